@@ -1,0 +1,99 @@
+// Package clv fits the "buy 'til you die" models (BG/NBD, MBG/NBD,
+// Pareto/NBD, Gamma-Gamma) and scores customers with them: P(alive),
+// expected purchases, expected spend and customer lifetime value.
+//
+// Everything here is pure computation on values: no I/O, no AWS types.
+// Time is in whatever unit the caller chose (weeks or days); all inputs
+// of one fit must share it.
+package clv
+
+import (
+	"sort"
+)
+
+// Customer is one customer's purchase history reduced to the models' inputs.
+type Customer struct {
+	ID string
+	// X is the number of repeat purchase periods (frequency): distinct
+	// purchase days after the first one.
+	X float64
+	// Tx is the time of the last purchase, measured from the first (recency).
+	Tx float64
+	// T is the customer's age: time from the first purchase to the end of observation.
+	T float64
+	// Monetary is the mean value of the repeat purchases (0 when X == 0).
+	Monetary float64
+}
+
+// Triple is a distinct (x, t_x, T) with the number of customers who share it.
+// The transaction models' likelihoods depend on customers only through it.
+type Triple struct {
+	X, Tx, T float64
+	Count    float64
+}
+
+// Data is a set of customers grouped into distinct triples, the form the
+// fitting code works on.
+type Data struct {
+	Triples   []Triple
+	Customers int
+}
+
+// Group collapses customers with identical (x, t_x, T) into weighted triples.
+// The triples are sorted by x, then t_x, then T so that results are deterministic.
+func Group(cs []Customer) Data {
+	type key struct{ x, tx, t float64 }
+	idx := make(map[key]int, len(cs)/4+1)
+	var ts []Triple
+	for _, c := range cs {
+		k := key{c.X, c.Tx, c.T}
+		if i, ok := idx[k]; ok {
+			ts[i].Count++
+			continue
+		}
+		idx[k] = len(ts)
+		ts = append(ts, Triple{X: c.X, Tx: c.Tx, T: c.T, Count: 1})
+	}
+	sort.Slice(ts, func(i, j int) bool {
+		a, b := ts[i], ts[j]
+		if a.X != b.X {
+			return a.X < b.X
+		}
+		if a.Tx != b.Tx {
+			return a.Tx < b.Tx
+		}
+		return a.T < b.T
+	})
+	return Data{Triples: ts, Customers: len(cs)}
+}
+
+// FitResult is the outcome of a maximum-likelihood fit of one model.
+type FitResult struct {
+	Model string `json:"model"`
+	// Params holds the fitted parameters by their names in the papers
+	// (r, alpha, a, b; r, alpha, s, beta; p, q, gamma).
+	Params map[string]float64 `json:"params"`
+	// StdErr holds the standard errors from the inverse Hessian of the
+	// negative log-likelihood, when it is positive definite; nil otherwise.
+	StdErr map[string]float64 `json:"std_err,omitempty"`
+	// LogLik is the maximised log-likelihood, in the papers' units
+	// (the sum over customers, constants included).
+	LogLik    float64 `json:"log_likelihood"`
+	Customers int     `json:"customers"`
+	Converged bool    `json:"converged"`
+	// Status explains a failed fit ("" when Converged).
+	Status     string  `json:"status,omitempty"`
+	Iterations int     `json:"iterations"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// TransactionModel is a fitted purchase-count model (BG/NBD, MBG/NBD or Pareto/NBD).
+type TransactionModel interface {
+	// PAlive is the probability that a customer with history (x, tx, T) is still active.
+	PAlive(x, tx, T float64) float64
+	// ConditionalExpected is the expected number of purchases in the next t
+	// time units for a customer with history (x, tx, T).
+	ConditionalExpected(t, x, tx, T float64) float64
+	// Expected is E[X(t)]: expected purchases in (0, t] for a new customer.
+	Expected(t float64) float64
+}
