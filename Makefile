@@ -15,7 +15,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go tool staticcheck ./...
-	@cp go.mod /tmp/winback.go.mod.bak; cp go.sum /tmp/winback.go.sum.bak; go mod tidy; \
+	@cp go.mod /tmp/winback.go.mod.bak; cp go.sum /tmp/winback.go.sum.bak; go mod tidy -e 2>/dev/null; \
 	  if ! diff -q go.mod /tmp/winback.go.mod.bak >/dev/null || ! diff -q go.sum /tmp/winback.go.sum.bak >/dev/null; then \
 	    cp /tmp/winback.go.mod.bak go.mod; cp /tmp/winback.go.sum.bak go.sum; \
 	    echo "go mod tidy changes go.mod/go.sum: run 'go mod tidy' and commit"; exit 1; fi
@@ -35,16 +35,26 @@ stack: tools
 stack-down:
 	@scripts/stack.sh down
 
-## build: one linux/arm64 bootstrap per function into bin/<fn>/bootstrap
+## build: one linux/arm64 bootstrap per function into bin/<fn>/bootstrap (what infra/ packages)
 build: $(addprefix build-,$(FUNCTIONS))
 
 build-%:
 	$(GO_BUILD_LAMBDA) -o bin/$*/bootstrap ./functions/$*
 
-## synth: the CloudFormation templates into cdk.out/
+# cdk: the CDK CLI pinned in scripts/node/package-lock.json (installed by `scripts/stack.sh install-cdk`)
+CDK := scripts/node/node_modules/.bin/cdk
+
+## synth: the CloudFormation templates into cdk.out/ (no AWS account needed)
 synth: tools build
 	@scripts/stack.sh install-cdk
-	npx --no-install cdk synth --quiet
+	$(CDK) synth --quiet --output cdk.out
+
+.PHONY: deploy
+## deploy: build and deploy the Winback stack to the AWS account of your credentials
+#   needs AWS credentials and, once per account and region, `scripts/node/node_modules/.bin/cdk bootstrap`
+deploy: tools build
+	@scripts/stack.sh install-cdk
+	$(CDK) deploy Winback --output cdk.out
 
 ## demo: the whole pipeline on local emulators, no AWS account
 demo: tools emulators

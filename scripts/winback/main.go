@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +16,9 @@ const usage = `usage: winback <command> [arguments]
 commands:
   table create            create the DynamoDB table (idempotent)
   shop create --name N    create a shop; prints its id, API key and webhook secret once
+                          [--currency USD] [--timezone UTC] [--shards 16]
   clv fit|evaluate|score  fit and apply the CLV models to a transaction CSV
+  demo                    the pipeline on the local stack (make demo starts the stack first)
 `
 
 func main() {
@@ -30,7 +33,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("missing command")
 	}
+	ctx := context.Background()
 	switch args[0] {
+	case "table":
+		return runTable(ctx, args[1:], stdout)
+	case "shop":
+		return runShop(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
 	case "clv":
 		return runCLV(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

@@ -1,14 +1,8 @@
-// Package clv fits the "buy 'til you die" models (BG/NBD, MBG/NBD,
-// Pareto/NBD, Gamma-Gamma) and scores customers with them: P(alive),
-// expected purchases, expected spend and customer lifetime value.
-//
-// Everything here is pure computation on values: no I/O, no AWS types.
-// Time is in whatever unit the caller chose (weeks or days); all inputs
-// of one fit must share it.
 package clv
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 )
 
 // Customer is one customer's purchase history reduced to the models' inputs.
@@ -42,27 +36,29 @@ type Data struct {
 // Group collapses customers with identical (x, t_x, T) into weighted triples.
 // The triples are sorted by x, then t_x, then T so that results are deterministic.
 func Group(cs []Customer) Data {
-	type key struct{ x, tx, t float64 }
-	idx := make(map[key]int, len(cs)/4+1)
-	var ts []Triple
-	for _, c := range cs {
-		k := key{c.X, c.Tx, c.T}
-		if i, ok := idx[k]; ok {
-			ts[i].Count++
-			continue
+	tab := newTripleTable(0)
+	var counts []float64
+	for i := range cs {
+		c := &cs[i]
+		// +0 turns −0 into +0 so that both land in one triple.
+		k, isNew := tab.index(c.X+0, c.Tx+0, c.T+0)
+		if isNew {
+			counts = append(counts, 0)
 		}
-		idx[k] = len(ts)
-		ts = append(ts, Triple{X: c.X, Tx: c.Tx, T: c.T, Count: 1})
+		counts[k]++
 	}
-	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.X != b.X {
-			return a.X < b.X
+	ts := tab.keys
+	for k := range ts {
+		ts[k].Count = counts[k]
+	}
+	slices.SortFunc(ts, func(a, b Triple) int {
+		if c := cmp.Compare(a.X, b.X); c != 0 {
+			return c
 		}
-		if a.Tx != b.Tx {
-			return a.Tx < b.Tx
+		if c := cmp.Compare(a.Tx, b.Tx); c != 0 {
+			return c
 		}
-		return a.T < b.T
+		return cmp.Compare(a.T, b.T)
 	})
 	return Data{Triples: ts, Customers: len(cs)}
 }

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// data is the stack's state: the single table every function reads and writes.
+type data struct {
+	// Table holds shops, orders, customer summaries (sharded per shop across
+	// partition keys, so no GSI is needed) and everything later issues add.
+	Table awsdynamodb.Table
+}
+
+// newData creates the single table: pk/sk strings, on-demand, TTL on "ttl",
+// point-in-time recovery, kept when the stack is deleted. Its name is left to
+// CloudFormation and reaches the functions as WINBACK_TABLE.
+func newData(scope constructs.Construct) *data {
+	table := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("ttl"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	return &data{Table: table}
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// envTable is the environment variable that carries the table name to a function.
+const envTable = "WINBACK_TABLE"
+
+// Defaults shared by every Go function unless its goFunction says otherwise.
+const (
+	defaultMemoryMB       = 256
+	defaultTimeoutSeconds = 10
+	logRetention          = awslogs.RetentionDays_ONE_MONTH
+)
+
+// functions creates the stack's Go Lambda functions with the common settings.
+type functions struct {
+	scope    constructs.Construct
+	assetDir string
+}
+
+// goFunction describes one function; zero values take the defaults.
+type goFunction struct {
+	// Name is the directory under functions/ and under the asset directory
+	// (bin/<Name>/bootstrap); it also prefixes the construct ids.
+	Name        string
+	Description string
+	MemoryMB    float64
+	Timeout     awscdk.Duration
+	Env         map[string]*string
+}
+
+// newFunctions returns the helper that builds functions from assetDir/<name>/bootstrap.
+func newFunctions(scope constructs.Construct, assetDir string) *functions {
+	return &functions{scope: scope, assetDir: assetDir}
+}
+
+// newGo creates a provided.al2023 arm64 function from <assetDir>/<Name>/bootstrap
+// with JSON logs in its own log group of limited retention, and a role that
+// may only write to that log group. Further access is granted with Grant*.
+// It panics, as CDK constructs do, when the bootstrap binary is missing.
+func (f *functions) newGo(fn goFunction) awslambda.Function {
+	code := filepath.Join(f.assetDir, fn.Name)
+	if _, err := os.Stat(filepath.Join(code, "bootstrap")); err != nil {
+		panic(fmt.Errorf("function %s: %w (run `make build` first)", fn.Name, err))
+	}
+	id := strings.ToUpper(fn.Name[:1]) + fn.Name[1:]
+	memory := fn.MemoryMB
+	if memory == 0 {
+		memory = defaultMemoryMB
+	}
+	timeout := fn.Timeout
+	if timeout == nil {
+		timeout = awscdk.Duration_Seconds(jsii.Number(defaultTimeoutSeconds))
+	}
+	env := map[string]*string{}
+	for k, v := range fn.Env {
+		env[k] = v
+	}
+
+	logs := awslogs.NewLogGroup(f.scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// An own role instead of the default one: the default attaches the
+	// AWSLambdaBasicExecutionRole managed policy, which allows writing to
+	// any log group ("*").
+	role := awsiam.NewRole(f.scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("winback " + fn.Name + " function"),
+	})
+	logs.GrantWrite(role)
+
+	var description *string
+	if fn.Description != "" {
+		description = jsii.String(fn.Description)
+	}
+	return awslambda.NewFunction(f.scope, jsii.String(id+"Function"), &awslambda.FunctionProps{
+		Description:   description,
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(code), nil),
+		MemorySize:    jsii.Number(memory),
+		Timeout:       timeout,
+		Environment:   &env,
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+	})
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// WinbackStackProps configures the winback stack.
+type WinbackStackProps struct {
+	awscdk.StackProps
+	// AssetDir holds one <function>/bootstrap per Lambda function, as built
+	// by `make build`. Relative paths are resolved against the working
+	// directory (the repository root under the CDK CLI). Default "bin".
+	AssetDir string
+}
+
+// NewWinbackStack assembles the whole of winback, one concern per file:
+// data.go (the table), api.go (the HTTP API and its functions); functions.go
+// holds the helper every Go Lambda is created with.
+func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackProps) awscdk.Stack {
+	var sprops awscdk.StackProps
+	assetDir := "bin"
+	if props != nil {
+		sprops = props.StackProps
+		if props.AssetDir != "" {
+			assetDir = props.AssetDir
+		}
+	}
+	if sprops.Description == nil {
+		sprops.Description = jsii.String("winback: serverless retention toolkit for online shops")
+	}
+	stack := awscdk.NewStack(scope, &id, &sprops)
+
+	fns := newFunctions(stack, assetDir)
+	data := newData(stack)
+	api := newAPI(stack, fns, data)
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Base URL of the HTTP API"),
+		Value:       api.Stage.Url(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Name of the DynamoDB table (WINBACK_TABLE)"),
+		Value:       data.Table.TableName(),
+	})
+	return stack
+}

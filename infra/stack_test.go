@@ -1,0 +1,389 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The stack is synthesized once per test binary: every synth round-trips
+// through the jsii node process, and the tests only read the template.
+var (
+	synthOnce sync.Once
+	synthTpl  assertions.Template
+	synthJSON map[string]any
+	synthErr  error
+	assetDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	if assetDir != "" {
+		os.RemoveAll(assetDir)
+	}
+	os.Exit(code)
+}
+
+// template returns the synthesized Winback stack, built with the context of
+// the repository's cdk.json (so the feature flags match `cdk synth`) and a
+// temporary asset directory holding a dummy bootstrap per function.
+func template(t *testing.T) (assertions.Template, map[string]any) {
+	t.Helper()
+	synthOnce.Do(func() { synthErr = synthesize() })
+	if synthErr != nil {
+		t.Fatalf("synthesize: %v", synthErr)
+	}
+	return synthTpl, synthJSON
+}
+
+func synthesize() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	assetDir, err = os.MkdirTemp("", "winback-infra-assets-")
+	if err != nil {
+		return err
+	}
+	names := []string{"ingest"}
+	if entries, err := os.ReadDir("../functions"); err == nil {
+		for _, e := range entries {
+			if e.IsDir() && !slices.Contains(names, e.Name()) {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	for _, name := range names {
+		if err := os.MkdirAll(filepath.Join(assetDir, name), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(assetDir, name, "bootstrap"), []byte("dummy"), 0o755); err != nil {
+			return err
+		}
+	}
+
+	var cdkJSON struct {
+		Context map[string]any `json:"context"`
+	}
+	raw, err := os.ReadFile("../cdk.json")
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &cdkJSON); err != nil {
+		return fmt.Errorf("cdk.json: %w", err)
+	}
+
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &cdkJSON.Context})
+	stack := NewWinbackStack(app, "Winback", &WinbackStackProps{AssetDir: assetDir})
+	synthTpl = assertions.Template_FromStack(stack, nil)
+	synthJSON = *synthTpl.ToJSON()
+	return nil
+}
+
+// check runs one CDK assertion, turning its panic (how jsii reports a
+// failed match) into a test error that names what was checked.
+func check(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	assertion()
+}
+
+// resources returns the template's resources of one type by logical id.
+func resources(tpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	all, _ := tpl["Resources"].(map[string]any)
+	for id, r := range all {
+		res, _ := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+// onlyID returns the logical id of the single resource of a type.
+func onlyID(t *testing.T, tpl map[string]any, typ string) string {
+	t.Helper()
+	rs := resources(tpl, typ)
+	if len(rs) != 1 {
+		t.Fatalf("%s: got %d resources, want 1", typ, len(rs))
+	}
+	for id := range rs {
+		return id
+	}
+	return ""
+}
+
+func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
+
+// asList returns v as a list (IAM allows a single value or a list).
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+func TestTable(t *testing.T) {
+	// GIVEN the synthesized stack
+	tpl, raw := template(t)
+
+	// THEN there is exactly one table, keyed pk/sk, on demand, with TTL and PITR
+	check(t, "one table", func() { tpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+	check(t, "table properties", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"KeySchema": []any{
+				map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+				map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+			},
+			"AttributeDefinitions": []any{
+				map[string]any{"AttributeName": "pk", "AttributeType": "S"},
+				map[string]any{"AttributeName": "sk", "AttributeType": "S"},
+			},
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"ProvisionedThroughput":            assertions.Match_Absent(),
+			"GlobalSecondaryIndexes":           assertions.Match_Absent(),
+			"LocalSecondaryIndexes":            assertions.Match_Absent(),
+			"TableName":                        assertions.Match_Absent(),
+		})
+	})
+	// AND it survives a stack deletion or replacement
+	check(t, "table retained", func() {
+		tpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy":      "Retain",
+			"UpdateReplacePolicy": "Retain",
+		})
+	})
+	// AND its name is an output
+	tableID := onlyID(t, raw, "AWS::DynamoDB::Table")
+	check(t, "TableName output", func() {
+		tpl.HasOutput(jsii.String("TableName"), map[string]any{"Value": ref(tableID)})
+	})
+}
+
+func TestIngestFunction(t *testing.T) {
+	// GIVEN the synthesized stack
+	tpl, raw := template(t)
+	tableID := onlyID(t, raw, "AWS::DynamoDB::Table")
+
+	// THEN the only function is the ingest bootstrap on provided.al2023/arm64
+	check(t, "one function", func() { tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1)) })
+	check(t, "ingest function", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Runtime":       "provided.al2023",
+			"Architectures": []any{"arm64"},
+			"Handler":       "bootstrap",
+			"MemorySize":    256,
+			"Timeout":       10,
+			"Environment": map[string]any{"Variables": map[string]any{
+				"WINBACK_TABLE": ref(tableID),
+			}},
+			"LoggingConfig": assertions.Match_ObjectLike(&map[string]any{"LogFormat": "JSON"}),
+		})
+	})
+
+	// AND it logs to its own log group with a limited retention
+	fnID := onlyID(t, raw, "AWS::Lambda::Function")
+	fn := props(resources(raw, "AWS::Lambda::Function")[fnID])
+	logCfg, _ := fn["LoggingConfig"].(map[string]any)
+	lgRef, _ := logCfg["LogGroup"].(map[string]any)
+	lgID, _ := lgRef["Ref"].(string)
+	lg, ok := resources(raw, "AWS::Logs::LogGroup")[lgID]
+	if !ok {
+		t.Fatalf("function LoggingConfig.LogGroup = %v, want a Ref to a log group of the stack", logCfg["LogGroup"])
+	}
+	if days, _ := props(lg)["RetentionInDays"].(float64); days < 1 || days > 90 {
+		t.Errorf("function log group RetentionInDays = %v, want 1..90", props(lg)["RetentionInDays"])
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	// GIVEN the synthesized stack
+	tpl, raw := template(t)
+	fnID := onlyID(t, raw, "AWS::Lambda::Function")
+
+	// THEN one Lambda proxy integration, payload 2.0, invokes the ingest function
+	check(t, "one integration", func() {
+		tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Integration"), jsii.Number(1))
+	})
+	check(t, "ingest integration", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Integration"), map[string]any{
+			"IntegrationType":      "AWS_PROXY",
+			"PayloadFormatVersion": "2.0",
+			"IntegrationUri":       getAtt(fnID, "Arn"),
+		})
+	})
+	integrationID := onlyID(t, raw, "AWS::ApiGatewayV2::Integration")
+
+	// AND exactly the two POST routes target it
+	check(t, "two routes", func() { tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(2)) })
+	for _, key := range []string{"POST /v1/orders", "POST /v1/webhooks/shopify/orders"} {
+		check(t, key, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{
+				"RouteKey": key,
+				"Target":   map[string]any{"Fn::Join": []any{"", []any{"integrations/", ref(integrationID)}}},
+			})
+		})
+	}
+
+	// AND API Gateway may invoke the function for each route
+	check(t, "invoke permissions", func() {
+		tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action":       "lambda:InvokeFunction",
+			"FunctionName": getAtt(fnID, "Arn"),
+			"Principal":    "apigateway.amazonaws.com",
+		}, jsii.Number(2))
+	})
+
+	// AND the $default stage is throttled and writes JSON access logs
+	check(t, "default stage", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"StageName":  "$default",
+			"AutoDeploy": true,
+			"DefaultRouteSettings": map[string]any{
+				"ThrottlingBurstLimit": 200,
+				"ThrottlingRateLimit":  100,
+			},
+			"AccessLogSettings": map[string]any{
+				"DestinationArn": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()}),
+				"Format":         assertions.Match_StringLikeRegexp(jsii.String(`\$context\.requestId`)),
+			},
+		})
+	})
+	for _, st := range resources(raw, "AWS::ApiGatewayV2::Stage") {
+		als, _ := props(st)["AccessLogSettings"].(map[string]any)
+		format, _ := als["Format"].(string)
+		var line map[string]string
+		if err := json.Unmarshal([]byte(format), &line); err != nil {
+			t.Errorf("access log format is not a JSON object of strings: %v (%q)", err, format)
+		}
+		dest, _ := als["DestinationArn"].(map[string]any)
+		att, _ := dest["Fn::GetAtt"].([]any)
+		if len(att) != 2 {
+			t.Fatalf("access log DestinationArn = %v, want a GetAtt of a log group", als["DestinationArn"])
+		}
+		if _, ok := resources(raw, "AWS::Logs::LogGroup")[att[0].(string)]; !ok {
+			t.Errorf("access logs go to %v, not a log group of the stack", att[0])
+		}
+	}
+
+	// AND the API URL is an output
+	check(t, "ApiUrl output", func() {
+		tpl.HasOutput(jsii.String("ApiUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
+	})
+}
+
+func TestPermissions(t *testing.T) {
+	// GIVEN the synthesized stack
+	tpl, raw := template(t)
+	tableID := onlyID(t, raw, "AWS::DynamoDB::Table")
+	fnID := onlyID(t, raw, "AWS::Lambda::Function")
+
+	// THEN no managed policy is created or attached
+	check(t, "no managed policies", func() {
+		tpl.ResourceCountIs(jsii.String("AWS::IAM::ManagedPolicy"), jsii.Number(0))
+	})
+	for id, role := range resources(raw, "AWS::IAM::Role") {
+		if mp, ok := props(role)["ManagedPolicyArns"]; ok {
+			t.Errorf("role %s attaches managed policies %v", id, mp)
+		}
+	}
+
+	// AND no statement allows every action or every resource
+	var dynamoStatements []map[string]any
+	var dynamoRoles []any
+	for id, pol := range resources(raw, "AWS::IAM::Policy") {
+		doc, _ := props(pol)["PolicyDocument"].(map[string]any)
+		for _, s := range asList(doc["Statement"]) {
+			st, _ := s.(map[string]any)
+			for _, r := range asList(st["Resource"]) {
+				if str, ok := r.(string); ok && strings.Contains(str, "*") {
+					t.Errorf("policy %s: resource %q", id, str)
+				}
+			}
+			if _, ok := st["NotResource"]; ok {
+				t.Errorf("policy %s uses NotResource", id)
+			}
+			for _, a := range asList(st["Action"]) {
+				act, _ := a.(string)
+				if act == "*" || strings.HasSuffix(act, ":*") {
+					t.Errorf("policy %s: action %q", id, act)
+				}
+				if strings.HasPrefix(act, "dynamodb:") {
+					dynamoStatements = append(dynamoStatements, st)
+					dynamoRoles = append(dynamoRoles, props(pol)["Roles"])
+					break
+				}
+			}
+		}
+	}
+
+	// AND the only DynamoDB access is the ingest role's read/write on the table
+	if len(dynamoStatements) != 1 {
+		t.Fatalf("got %d statements with dynamodb actions, want 1", len(dynamoStatements))
+	}
+	st := dynamoStatements[0]
+	if st["Effect"] != "Allow" {
+		t.Errorf("dynamodb statement Effect = %v", st["Effect"])
+	}
+	var actions []string
+	for _, a := range asList(st["Action"]) {
+		actions = append(actions, a.(string))
+	}
+	for _, want := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+		"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("dynamodb statement lacks %s (has %v)", want, actions)
+		}
+	}
+	for _, r := range asList(st["Resource"]) {
+		if !reflect.DeepEqual(r, getAtt(tableID, "Arn")) && !reflect.DeepEqual(r, ref("AWS::NoValue")) {
+			t.Errorf("dynamodb statement resource %v, want only the table ARN %v", r, getAtt(tableID, "Arn"))
+		}
+	}
+	fnRole, _ := props(resources(raw, "AWS::Lambda::Function")[fnID])["Role"].(map[string]any)
+	att, _ := fnRole["Fn::GetAtt"].([]any)
+	if len(att) != 2 || !reflect.DeepEqual(dynamoRoles[0], []any{ref(att[0].(string))}) {
+		t.Errorf("dynamodb policy is attached to %v, want only the ingest function's role %v", dynamoRoles[0], fnRole)
+	}
+}
+
+func TestMissingBootstrap(t *testing.T) {
+	// GIVEN an asset directory without bin/ingest/bootstrap
+	dir := t.TempDir()
+	app := awscdk.NewApp(nil)
+
+	// WHEN the stack is built
+	defer func() {
+		// THEN it refuses, naming the function and `make build`
+		r := recover()
+		if msg := fmt.Sprint(r); r == nil || !strings.Contains(msg, "ingest") || !strings.Contains(msg, "make build") {
+			t.Errorf("NewWinbackStack without a bootstrap: panic %v, want one naming ingest and `make build`", r)
+		}
+	}()
+	NewWinbackStack(app, "Winback", &WinbackStackProps{AssetDir: dir})
+}

@@ -1,0 +1,67 @@
+// Command devserver serves winback's HTTP API on 127.0.0.1:$PORT (8080 by
+// default) over the local stack: every request becomes the API Gateway
+// HTTP API v2.0 event the Lambda receives and goes through the very same
+// handler, so curl works locally exactly as against a deployment.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/winback/winback/scripts/internal/localenv"
+	"github.com/winback/winback/shared/httpapi"
+	"github.com/winback/winback/shared/ingest"
+	"github.com/winback/winback/shared/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("devserver", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := localenv.DynamoDB(ctx)
+	if err != nil {
+		return err
+	}
+	table := localenv.Table()
+	if err := store.CreateTable(ctx, db, table); err != nil {
+		return err
+	}
+	st := store.New(db, table)
+	var router httpapi.Router
+	ingest.New(st, st, log).Routes(&router)
+
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	srv := &http.Server{
+		Addr:              net.JoinHostPort("127.0.0.1", port),
+		Handler:           httpapi.NewServer(router.Serve),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("winback API listening", "addr", "http://"+srv.Addr, "table", table, "dynamodb", localenv.DynamoDBEndpoint())
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

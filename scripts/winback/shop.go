@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/winback/winback/scripts/internal/localenv"
+	"github.com/winback/winback/shared/order"
+	"github.com/winback/winback/shared/shop"
+	"github.com/winback/winback/shared/store"
+)
+
+// runTable runs "winback table create".
+func runTable(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "create" {
+		return fmt.Errorf("usage: winback table create")
+	}
+	db, err := localenv.DynamoDB(ctx)
+	if err != nil {
+		return err
+	}
+	table := localenv.Table()
+	if err := store.CreateTable(ctx, db, table); err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]string{"table": table})
+}
+
+// newShopJSON is what "winback shop create" prints.
+type newShopJSON struct {
+	ShopID        string `json:"shop_id"`
+	APIKey        string `json:"api_key"`
+	WebhookSecret string `json:"webhook_secret"`
+	Currency      string `json:"currency"`
+	Timezone      string `json:"timezone"`
+}
+
+// runShop runs "winback shop create --name NAME [--currency C] [--timezone TZ]".
+func runShop(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: winback shop create --name NAME [--currency USD] [--timezone UTC]")
+	}
+	fs := flag.NewFlagSet("shop create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "the shop's name (required)")
+	currency := fs.String("currency", "USD", "ISO 4217 currency of the shop's orders")
+	tz := fs.String("timezone", "UTC", "IANA time zone that decides purchase days")
+	shards := fs.Int("shards", shop.DefaultShards, "partitions for the shop's customer summaries (1-100)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	sh, cred, err := newShop(*name, *currency, *tz, *shards, time.Now())
+	if err != nil {
+		return err
+	}
+	db, err := localenv.DynamoDB(ctx)
+	if err != nil {
+		return err
+	}
+	table := localenv.Table()
+	if err := store.CreateTable(ctx, db, table); err != nil {
+		return err
+	}
+	if err := store.New(db, table).CreateShop(ctx, sh, cred); err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(newShopJSON{
+		ShopID: sh.ID, APIKey: cred.APIKey, WebhookSecret: cred.WebhookSecret,
+		Currency: sh.Currency, Timezone: sh.Timezone,
+	})
+}
+
+// newShop validates the settings and makes a shop with fresh credentials.
+func newShop(name, currency, tz string, shards int, now time.Time) (shop.Shop, shop.Credentials, error) {
+	if name == "" || len(name) > 200 {
+		return shop.Shop{}, shop.Credentials{}, fmt.Errorf("--name is required (at most 200 characters)")
+	}
+	if _, ok := order.Exponent(currency); !ok {
+		return shop.Shop{}, shop.Credentials{}, fmt.Errorf("--currency %q is not an ISO 4217 currency code", currency)
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+		return shop.Shop{}, shop.Credentials{}, fmt.Errorf("--timezone %q is not an IANA time zone", tz)
+	}
+	if shards < 1 || shards > 100 {
+		return shop.Shop{}, shop.Credentials{}, fmt.Errorf("--shards must be between 1 and 100")
+	}
+	cred := shop.NewCredentials()
+	sh := shop.Shop{
+		ID: shop.NewID(), Name: name, Currency: currency, Timezone: tz, Shards: shards,
+		WebhookSecret: cred.WebhookSecret, CreatedAt: now.UTC().Truncate(time.Second),
+	}
+	return sh, cred, nil
+}

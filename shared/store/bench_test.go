@@ -1,0 +1,113 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/winback/winback/shared/order"
+)
+
+var benchRun atomic.Int64
+
+// benchOrder is a typical order: three line items, a customer with a name,
+// an e-mail and consent.
+func benchOrder(id, cust string, at time.Time) order.Order {
+	o := mkOrder(id, cust, at, 8940)
+	o.LineItems = []order.LineItem{
+		{SKU: "MUG-BLUE-350", Title: "Enamel mug, blue, 350 ml", Quantity: 2, Price: 2495},
+		{SKU: "TEA-EARL-250", Title: "Earl Grey loose leaf tea, 250 g", Quantity: 1, Price: 1450},
+		{SKU: "SHIP-STD", Title: "Standard shipping", Quantity: 1, Price: 2500},
+	}
+	return o
+}
+
+// BenchmarkIngest measures storing orders against DynamoDB Local, per order:
+// round trips, consumed capacity (ReturnConsumedCapacity) and latency as a
+// ratio against a baseline single PutItem of the same order item on the
+// same emulator in the same run. Cases: a new customer's first order, a new
+// order of a customer who already has 10 or 50 purchase days, and an
+// identical re-send.
+func BenchmarkIngest(b *testing.B) {
+	s, db, table := newStore(b)
+	ctx := context.Background()
+	sh := newShop(b, s, "UTC")
+
+	baseline := func(b *testing.B, o order.Order) (time.Duration, float64) {
+		item, err := attributevalue.MarshalMap(struct {
+			PK string `dynamodbav:"pk"`
+			SK string `dynamodbav:"sk"`
+			order.Order
+		}{"SHOP#" + sh.ID + "#BASELINE#" + o.ID, "ORDER", o})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		out, err := db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(table), Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		d := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d, aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+	}
+
+	run := func(b *testing.B, history int, resend bool) {
+		var base, cand time.Duration
+		var rt, ru, wu, bru, bwu, baseWU float64
+		for i := 0; i < b.N; i++ {
+			// Realistic ids: 8-character customer ids, 10-digit order numbers.
+			cust := fmt.Sprintf("c%07d", benchRun.Add(1))
+			at := t0
+			for range history { // the customer's earlier purchase days, not measured
+				if _, err := s.PutOrder(ctx, sh, benchOrder(fmt.Sprint(4000000000+benchRun.Add(1)), cust, at), ""); err != nil {
+					b.Fatal(err)
+				}
+				at = at.Add(36 * time.Hour)
+			}
+			o := benchOrder(fmt.Sprint(4000000000+benchRun.Add(1)), cust, at)
+			if resend {
+				if _, err := s.PutOrder(ctx, sh, o, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			d, w := baseline(b, o)
+			base += d
+			baseWU += w
+			start := time.Now()
+			res, err := s.PutOrder(ctx, sh, o, "")
+			cand += time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt += float64(res.Usage.RoundTrips)
+			ru += res.Usage.ReadUnits
+			wu += res.Usage.WriteUnits
+			bru += res.Usage.BilledReadUnits
+			bwu += res.Usage.BilledWriteUnits
+		}
+		n := float64(b.N)
+		b.ReportMetric(rt/n, "round-trips/order")
+		b.ReportMetric(ru/n, "RCU/order")
+		b.ReportMetric(wu/n, "WCU/order")
+		b.ReportMetric((ru+wu)/n, "CU/order")
+		b.ReportMetric(bru/n, "billed-RCU/order")
+		b.ReportMetric(bwu/n, "billed-WCU/order")
+		b.ReportMetric(baseWU/n, "baseline-WCU")
+		b.ReportMetric(float64(cand.Microseconds())/n, "µs/order")
+		b.ReportMetric(float64(base.Microseconds())/n, "baseline-µs")
+		b.ReportMetric(float64(cand)/float64(base), "latency-ratio")
+	}
+	b.Run("new-customer", func(b *testing.B) { run(b, 0, false) })
+	b.Run("returning-10-days", func(b *testing.B) { run(b, 10, false) })
+	b.Run("returning-50-days", func(b *testing.B) { run(b, 50, false) })
+	b.Run("identical-resend", func(b *testing.B) { run(b, 0, true) })
+}

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/winback/winback/shared/customer"
+	"github.com/winback/winback/shared/order"
+	"github.com/winback/winback/shared/shop"
+)
+
+// Record structs are the items as stored; they are kept apart from the
+// domain types so the table's layout can change without touching them.
+
+type shopRecord struct {
+	PK            string `dynamodbav:"pk"`
+	SK            string `dynamodbav:"sk"`
+	Type          string `dynamodbav:"type"`
+	ShopID        string `dynamodbav:"shop_id"`
+	Name          string `dynamodbav:"name"`
+	Currency      string `dynamodbav:"currency"`
+	Timezone      string `dynamodbav:"timezone"`
+	Shards        int    `dynamodbav:"shards"`
+	WebhookSecret string `dynamodbav:"webhook_secret"`
+	CreatedAt     string `dynamodbav:"created_at"`
+}
+
+type apiKeyRecord struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	Type       string `dynamodbav:"type"`
+	ShopID     string `dynamodbav:"shop_id"`
+	SecretHash string `dynamodbav:"secret_hash"`
+	CreatedAt  string `dynamodbav:"created_at"`
+}
+
+type lineItemRecord struct {
+	SKU      string `dynamodbav:"sku,omitempty"`
+	Title    string `dynamodbav:"title"`
+	Quantity int64  `dynamodbav:"quantity"`
+	Price    int64  `dynamodbav:"price"`
+}
+
+type orderRecord struct {
+	PK               string           `dynamodbav:"pk"`
+	SK               string           `dynamodbav:"sk"`
+	Type             string           `dynamodbav:"type"`
+	OrderID          string           `dynamodbav:"order_id"`
+	CustomerID       string           `dynamodbav:"customer_id"`
+	Email            string           `dynamodbav:"email,omitempty"`
+	FirstName        string           `dynamodbav:"first_name,omitempty"`
+	AcceptsMarketing bool             `dynamodbav:"accepts_marketing"`
+	CreatedAt        string           `dynamodbav:"created_at"`
+	UpdatedAt        string           `dynamodbav:"updated_at,omitempty"`
+	Currency         string           `dynamodbav:"currency"`
+	Total            int64            `dynamodbav:"total"`
+	Refunded         int64            `dynamodbav:"refunded"`
+	Status           string           `dynamodbav:"status"`
+	LineItems        []lineItemRecord `dynamodbav:"line_items"`
+	Source           string           `dynamodbav:"source"`
+	Hash             string           `dynamodbav:"hash"`
+	StoredAt         string           `dynamodbav:"stored_at"`
+}
+
+// summaryRecord is a customer's summary. Orders maps each order id to a
+// compact "unix-seconds:net:status" entry; the other figures are derived
+// from it and stored for the nightly job and for people reading the table.
+type summaryRecord struct {
+	PK               string            `dynamodbav:"pk"`
+	SK               string            `dynamodbav:"sk"`
+	Type             string            `dynamodbav:"type"`
+	CustomerID       string            `dynamodbav:"customer_id"`
+	Currency         string            `dynamodbav:"currency"`
+	Email            string            `dynamodbav:"email,omitempty"`
+	FirstName        string            `dynamodbav:"first_name,omitempty"`
+	AcceptsMarketing bool              `dynamodbav:"accepts_marketing"`
+	ProfileAt        int64             `dynamodbav:"profile_at"`
+	ProfileOrder     string            `dynamodbav:"profile_order"`
+	Orders           map[string]string `dynamodbav:"orders"`
+	LastItems        []lineItemRecord  `dynamodbav:"last_items"`
+	LastItemsFrom    string            `dynamodbav:"last_items_from,omitempty"`
+	FirstPurchase    string            `dynamodbav:"first_purchase,omitempty"`
+	LastPurchase     string            `dynamodbav:"last_purchase,omitempty"`
+	FirstDay         string            `dynamodbav:"first_day,omitempty"`
+	LastDay          string            `dynamodbav:"last_day,omitempty"`
+	PurchaseDays     int               `dynamodbav:"purchase_days"`
+	RepeatDays       int               `dynamodbav:"repeat_days"`
+	PaidOrders       int               `dynamodbav:"paid_orders"`
+	TotalSpend       int64             `dynamodbav:"total_spend"`
+	RepeatSpend      int64             `dynamodbav:"repeat_spend"`
+	Version          int64             `dynamodbav:"version"`
+}
+
+const timeLayout = time.RFC3339Nano
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, s)
+}
+
+func toShopRecord(s shop.Shop) shopRecord {
+	return shopRecord{
+		PK: shopPK(s.ID), SK: skShop, Type: "shop", ShopID: s.ID, Name: s.Name,
+		Currency: s.Currency, Timezone: s.Timezone, Shards: s.Shards,
+		WebhookSecret: s.WebhookSecret, CreatedAt: formatTime(s.CreatedAt),
+	}
+}
+
+func (r shopRecord) shop() (shop.Shop, error) {
+	created, err := parseTime(r.CreatedAt)
+	if err != nil {
+		return shop.Shop{}, fmt.Errorf("shop %s: created_at: %w", r.ShopID, err)
+	}
+	return shop.Shop{
+		ID: r.ShopID, Name: r.Name, Currency: r.Currency, Timezone: r.Timezone,
+		Shards: r.Shards, WebhookSecret: r.WebhookSecret, CreatedAt: created,
+	}, nil
+}
+
+func toItemRecords(items []order.LineItem) []lineItemRecord {
+	out := make([]lineItemRecord, len(items))
+	for i, li := range items {
+		out[i] = lineItemRecord(li)
+	}
+	return out
+}
+
+func fromItemRecords(items []lineItemRecord) []order.LineItem {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]order.LineItem, len(items))
+	for i, li := range items {
+		out[i] = order.LineItem(li)
+	}
+	return out
+}
+
+func toOrderRecord(shopID string, o order.Order, storedAt time.Time) orderRecord {
+	return orderRecord{
+		PK: orderPK(shopID, o.ID), SK: skOrder, Type: "order",
+		OrderID: o.ID, CustomerID: o.Customer.ID, Email: o.Customer.Email,
+		FirstName: o.Customer.FirstName, AcceptsMarketing: o.Customer.AcceptsMarketing,
+		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
+		Currency: o.Currency, Total: o.Total, Refunded: o.Refunded, Status: string(o.Status),
+		LineItems: toItemRecords(o.LineItems), Source: string(o.Source), Hash: o.Hash(),
+		StoredAt: formatTime(storedAt),
+	}
+}
+
+func (r orderRecord) order() (order.Order, error) {
+	created, err := parseTime(r.CreatedAt)
+	if err != nil {
+		return order.Order{}, fmt.Errorf("order %s: created_at: %w", r.OrderID, err)
+	}
+	updated, err := parseTime(r.UpdatedAt)
+	if err != nil {
+		return order.Order{}, fmt.Errorf("order %s: updated_at: %w", r.OrderID, err)
+	}
+	return order.Order{
+		ID: r.OrderID,
+		Customer: order.Customer{
+			ID: r.CustomerID, Email: r.Email, FirstName: r.FirstName, AcceptsMarketing: r.AcceptsMarketing,
+		},
+		CreatedAt: created, UpdatedAt: updated, Currency: r.Currency,
+		Total: r.Total, Refunded: r.Refunded, Status: order.Status(r.Status),
+		LineItems: fromItemRecords(r.LineItems), Source: order.Source(r.Source),
+	}, nil
+}
+
+var statusCodes = map[order.Status]string{
+	order.StatusPaid: "p", order.StatusPending: "n", order.StatusRefunded: "r", order.StatusCancelled: "c",
+}
+
+func encodeEntry(e customer.Entry) string {
+	return strconv.FormatInt(e.At, 10) + ":" + strconv.FormatInt(e.Net, 10) + ":" + statusCodes[e.Status]
+}
+
+func decodeEntry(s string) (customer.Entry, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return customer.Entry{}, fmt.Errorf("bad summary entry %q", s)
+	}
+	at, err1 := strconv.ParseInt(parts[0], 10, 64)
+	net, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return customer.Entry{}, fmt.Errorf("bad summary entry %q", s)
+	}
+	for st, code := range statusCodes {
+		if code == parts[2] {
+			return customer.Entry{At: at, Net: net, Status: st}, nil
+		}
+	}
+	return customer.Entry{}, fmt.Errorf("bad summary entry status %q", s)
+}
+
+func toSummaryRecord(sh shop.Shop, s customer.Summary, version int64) summaryRecord {
+	orders := make(map[string]string, len(s.Orders))
+	for id, e := range s.Orders {
+		orders[id] = encodeEntry(e)
+	}
+	return summaryRecord{
+		PK: customerPK(sh, s.CustomerID), SK: customerSK(s.CustomerID), Type: "customer",
+		CustomerID: s.CustomerID, Currency: s.Currency,
+		Email: s.Email, FirstName: s.FirstName, AcceptsMarketing: s.AcceptsMarketing,
+		ProfileAt: s.ProfileFrom.At, ProfileOrder: s.ProfileFrom.OrderID,
+		Orders: orders, LastItems: toItemRecords(s.LastItems), LastItemsFrom: s.LastItemsFrom,
+		FirstPurchase: formatTime(s.FirstPurchase), LastPurchase: formatTime(s.LastPurchase),
+		FirstDay: s.FirstDay, LastDay: s.LastDay, PurchaseDays: s.PurchaseDays,
+		RepeatDays: s.RepeatDays(), PaidOrders: s.PaidOrders,
+		TotalSpend: s.TotalSpend, RepeatSpend: s.RepeatSpend, Version: version,
+	}
+}
+
+func (r summaryRecord) summary() (customer.Summary, error) {
+	s := customer.Summary{
+		CustomerID: r.CustomerID, Currency: r.Currency,
+		Email: r.Email, FirstName: r.FirstName, AcceptsMarketing: r.AcceptsMarketing,
+		ProfileFrom: customer.Ref{At: r.ProfileAt, OrderID: r.ProfileOrder},
+		Orders:      make(map[string]customer.Entry, len(r.Orders)),
+		LastItems:   fromItemRecords(r.LastItems), LastItemsFrom: r.LastItemsFrom,
+		FirstDay: r.FirstDay, LastDay: r.LastDay, PurchaseDays: r.PurchaseDays,
+		PaidOrders: r.PaidOrders, TotalSpend: r.TotalSpend, RepeatSpend: r.RepeatSpend,
+	}
+	for id, enc := range r.Orders {
+		e, err := decodeEntry(enc)
+		if err != nil {
+			return customer.Summary{}, fmt.Errorf("customer %s: %w", r.CustomerID, err)
+		}
+		s.Orders[id] = e
+	}
+	var err error
+	if s.FirstPurchase, err = parseTime(r.FirstPurchase); err != nil {
+		return customer.Summary{}, fmt.Errorf("customer %s: first_purchase: %w", r.CustomerID, err)
+	}
+	if s.LastPurchase, err = parseTime(r.LastPurchase); err != nil {
+		return customer.Summary{}, fmt.Errorf("customer %s: last_purchase: %w", r.CustomerID, err)
+	}
+	return s, nil
+}

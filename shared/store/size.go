@@ -1,0 +1,67 @@
+package store
+
+import (
+	"math"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// itemSize is an item's size as DynamoDB bills it: attribute names plus
+// values, numbers at about one byte per two digits plus one, lists and maps
+// three bytes plus one per element.
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range item {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(x.Value)
+	case *types.AttributeValueMemberN:
+		return (len(x.Value)+1)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(x.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range x.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range x.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range x.Value {
+			n += 1 + len(k) + valueSize(e)
+		}
+		return n
+	}
+	return 0
+}
+
+// readUnits is what AWS bills to read an item of size bytes (0 when the
+// item is missing, which is still billed as a minimal read).
+func readUnits(size int, consistent bool) float64 {
+	u := math.Max(1, math.Ceil(float64(size)/4096))
+	if !consistent {
+		u /= 2
+	}
+	return u
+}
+
+// transactWriteUnits is what AWS bills to write an item in a transaction:
+// two units per started kilobyte of the larger of the old and new item.
+func transactWriteUnits(oldSize, newSize int) float64 {
+	return 2 * math.Max(1, math.Ceil(float64(max(oldSize, newSize))/1024))
+}
