@@ -18,7 +18,6 @@ import (
 	"github.com/winback/winback/scripts/internal/localenv"
 	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/ingest"
-	"github.com/winback/winback/shared/store"
 )
 
 func main() {
@@ -32,15 +31,10 @@ func main() {
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := localenv.DynamoDB(ctx)
+	st, err := localenv.Store(ctx)
 	if err != nil {
 		return err
 	}
-	table := localenv.Table()
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		return err
-	}
-	st := store.New(db, table)
 	var router httpapi.Router
 	ingest.New(st, st, log).Routes(&router)
 
@@ -59,7 +53,7 @@ func run(log *slog.Logger) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Info("winback API listening", "addr", "http://"+srv.Addr, "table", table, "dynamodb", localenv.DynamoDBEndpoint())
+	log.Info("winback API listening", "addr", "http://"+srv.Addr, "table", localenv.Table(), "dynamodb", localenv.DynamoDBEndpoint())
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -40,15 +40,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := localenv.DynamoDB(ctx)
+	st, err := localenv.Store(ctx)
 	if err != nil {
 		return err
 	}
-	table := localenv.Table()
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		return fmt.Errorf("create table %s at %s (is the stack up? make stack): %w", table, localenv.DynamoDBEndpoint(), err)
-	}
-	st := store.New(db, table)
 	sh, cred, err := newShop("Demo shop", "USD", "UTC", shop.DefaultShards, time.Now())
 	if err != nil {
 		return err
@@ -56,7 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := st.CreateShop(ctx, sh, cred); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "== 1. Shop created in table %q at %s\n", table, localenv.DynamoDBEndpoint())
+	fmt.Fprintf(stdout, "== 1. Shop created in table %q at %s\n", localenv.Table(), localenv.DynamoDBEndpoint())
 	fmt.Fprintf(stdout, "   shop_id=%s api_key=%s…\n\n", sh.ID, cred.APIKey[:24])
 
 	var router httpapi.Router
@@ -83,6 +78,21 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		fmt.Fprintf(stdout, "   %-48s → %d %s\n", strings.TrimPrefix(f, *eventsDir+"/"), resp.StatusCode, brief(resp.Body))
+	}
+
+	fmt.Fprintf(stdout, "\n   What was stored, per customer (summaries the nightly job reads):\n")
+	fmt.Fprintf(stdout, "   %-20s %-6s %-9s %5s %5s %9s %9s  %s\n", "customer", "name", "consent", "paid", "days", "spend $", "repeat $", "last items")
+	for _, id := range []string{"cust-42", "cust-7", "115310627314723954"} {
+		s, err := st.Customer(ctx, sh, id)
+		if err != nil {
+			return err
+		}
+		var items []string
+		for _, li := range s.LastItems {
+			items = append(items, fmt.Sprintf("%dx %s", li.Quantity, li.Title))
+		}
+		fmt.Fprintf(stdout, "   %-20s %-6s %-9v %5d %5d %9.2f %9.2f  %s\n", s.CustomerID, s.FirstName, s.AcceptsMarketing,
+			s.PaidOrders, s.PurchaseDays, float64(s.TotalSpend)/100, float64(s.RepeatSpend)/100, strings.Join(items, ", "))
 	}
 
 	fmt.Fprintf(stdout, "\n== 3. %s ingested as orders, 100 per POST /v1/orders\n", *cdnow)

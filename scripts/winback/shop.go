@@ -11,7 +11,6 @@ import (
 	"github.com/winback/winback/scripts/internal/localenv"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
-	"github.com/winback/winback/shared/store"
 )
 
 // runTable runs "winback table create".
@@ -19,15 +18,10 @@ func runTable(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) != 1 || args[0] != "create" {
 		return fmt.Errorf("usage: winback table create")
 	}
-	db, err := localenv.DynamoDB(ctx)
-	if err != nil {
+	if _, err := localenv.Store(ctx); err != nil {
 		return err
 	}
-	table := localenv.Table()
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(map[string]string{"table": table})
+	return json.NewEncoder(stdout).Encode(map[string]string{"table": localenv.Table()})
 }
 
 // newShopJSON is what "winback shop create" prints.
@@ -57,15 +51,11 @@ func runShop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	db, err := localenv.DynamoDB(ctx)
+	st, err := localenv.Store(ctx)
 	if err != nil {
 		return err
 	}
-	table := localenv.Table()
-	if err := store.CreateTable(ctx, db, table); err != nil {
-		return err
-	}
-	if err := store.New(db, table).CreateShop(ctx, sh, cred); err != nil {
+	if err := st.CreateShop(ctx, sh, cred); err != nil {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(newShopJSON{

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/winback/winback/shared/customer/customertest"
 	"github.com/winback/winback/shared/order"
 )
 
@@ -139,47 +140,12 @@ func (m *memStore) put(o order.Order, loc *time.Location) (Change, error) {
 	return ch, nil
 }
 
-// randomHistory is a shuffled stream of order versions for one customer:
-// originals, exact duplicates, refunds, cancellations, edits and late
-// deliveries of older versions.
-func randomHistory(r *rand.Rand) []order.Order {
-	var stream []order.Order
-	n := 1 + r.IntN(8)
-	for i := range n {
-		at := t0.Add(time.Duration(r.IntN(60*24)) * time.Hour).Add(time.Duration(r.IntN(3600)) * time.Second)
-		o := mk(fmt.Sprintf("o%d", i), at, int64(r.IntN(10000)), order.StatusPaid)
-		o.UpdatedAt = at
-		o.Customer.FirstName = fmt.Sprintf("Name%d", i)
-		stream = append(stream, o)
-		v := o
-		for k := range r.IntN(3) {
-			v.UpdatedAt = v.UpdatedAt.Add(time.Hour)
-			switch r.IntN(4) {
-			case 0:
-				v.Status, v.Refunded = order.StatusRefunded, v.Total
-			case 1:
-				v.Status = order.StatusCancelled
-			case 2:
-				v.Refunded = v.Total / 2
-			default:
-				v.LineItems = append(v.LineItems, order.LineItem{Title: fmt.Sprintf("extra %d", k), Quantity: 1, Price: 5})
-			}
-			stream = append(stream, v)
-		}
-		if r.IntN(3) == 0 {
-			stream = append(stream, o) // exact duplicate of the first version
-		}
-	}
-	r.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
-	return stream
-}
-
 func TestApplyEqualsRecomputeWhateverTheArrivalOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	for run := range 2000 {
 		m := &memStore{orders: map[string]order.Order{}}
-		for _, o := range randomHistory(r) {
+		for _, o := range customertest.History(r, "c1", 8, t0) {
 			if _, err := m.put(o, loc); err != nil && !errors.Is(err, ErrConflict) {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/winback/winback/shared/customer"
+	"github.com/winback/winback/shared/customer/customertest"
 	"github.com/winback/winback/shared/emulator"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
@@ -169,39 +170,6 @@ func TestPutOrderOutcomes(t *testing.T) {
 	}
 }
 
-// history is one customer's stream of order versions: originals, exact
-// duplicates, refunds, cancellations, edits and late deliveries of older
-// versions, shuffled.
-func history(r *rand.Rand, cust string, nOrders int) []order.Order {
-	var stream []order.Order
-	for i := range nOrders {
-		at := t0.Add(time.Duration(r.IntN(90*24)) * time.Hour).Add(time.Duration(r.IntN(3600)) * time.Second)
-		o := mkOrder(fmt.Sprintf("%s-o%d", cust, i), cust, at, int64(1+r.IntN(20000)))
-		o.Customer.FirstName = fmt.Sprintf("N%d", i)
-		stream = append(stream, o)
-		v := o
-		for k := range r.IntN(3) {
-			v.UpdatedAt = v.UpdatedAt.Add(time.Hour)
-			switch r.IntN(4) {
-			case 0:
-				v.Status, v.Refunded = order.StatusRefunded, v.Total
-			case 1:
-				v.Status = order.StatusCancelled
-			case 2:
-				v.Refunded = v.Total / 3
-			default:
-				v.LineItems = append(v.LineItems, order.LineItem{Title: fmt.Sprintf("extra %d", k), Quantity: 2, Price: 150})
-			}
-			stream = append(stream, v)
-		}
-		for range r.IntN(3) {
-			stream = append(stream, o) // client and Lambda retries
-		}
-	}
-	r.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
-	return stream
-}
-
 // TestConcurrentRandomHistoriesEqualRecomputation writes shuffled histories
 // from several goroutines at once, so that the same customer's orders race
 // each other, then checks every stored summary against a recomputation from
@@ -215,7 +183,7 @@ func TestConcurrentRandomHistoriesEqualRecomputation(t *testing.T) {
 	const customers, workers = 12, 6
 	var all []order.Order
 	for c := range customers {
-		all = append(all, history(r, fmt.Sprintf("cust-%02d", c), 1+r.IntN(6))...)
+		all = append(all, customertest.History(r, fmt.Sprintf("cust-%02d", c), 6, t0)...)
 	}
 	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 

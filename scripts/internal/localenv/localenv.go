@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/winback/winback/shared/emulator"
+	"github.com/winback/winback/shared/store"
 )
 
 // Defaults for the local stack.
@@ -42,6 +43,23 @@ func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	return dynamodb.NewFromConfig(cfg), nil
+}
+
+// Store connects to DynamoDBEndpoint, makes sure the table exists and
+// returns a store over it.
+func Store(ctx context.Context) (*store.Store, error) {
+	db, err := DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CreateTable(ctx, db, Table()); err != nil {
+		where := DynamoDBEndpoint()
+		if where == "" {
+			where = "AWS"
+		}
+		return nil, fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where, err)
+	}
+	return store.New(db, Table()), nil
 }
 
 func getenv(name, def string) string {
