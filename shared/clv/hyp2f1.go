@@ -4,7 +4,7 @@ import "math"
 
 // This file evaluates the Gaussian hypergeometric function in the one
 // shape the Pareto/NBD model needs (Schmittlein, Morrison & Colombo 1987;
-// Fader, Hardie & Lee 2005, "A Note on Deriving the Pareto/NBD Model and
+// Fader & Hardie 2005, "A Note on Deriving the Pareto/NBD Model and
 // Related Expressions"):
 //
 //	2F1(a, b; a+1; z),   a > 0, b > 0, 0 <= z < 1.
@@ -17,9 +17,10 @@ import "math"
 //
 // In the Pareto/NBD likelihood c is r+x or s+1, so 0 < c < a+1: every term
 // of G is positive, 1 <= G <= 1/(1−z), and the large factor (1−z)^(1−b)
-// is handled in log space by the caller. There is no cancellation, no
-// overflow for large b, and no special case at integer b (the s = 1 and
-// integer r+x cases that break the usual z → 1−z connection formulas).
+// is folded into the caller's other powers (paretonbd.go). There is no
+// cancellation, no overflow for large b, and no special case at integer b
+// (the s = 1 and integer r+x cases that break the usual z → 1−z
+// connection formulas, A&S 15.3.6 and 15.3.11).
 //
 // For z <= gSeriesMax G is summed as its power series (the term ratio is
 // below z). Above, it is evaluated as Gauss's continued fraction, the one
@@ -31,13 +32,16 @@ import "math"
 //
 // which converges for every z < 1 (it is a Stieltjes fraction), in a
 // number of steps that grows like 1/sqrt(1−z) for moderate a (about 200 at
-// z = 0.99, 2,000 at 1−1e-4) and is much smaller for large a. The
-// Pareto/NBD code calls it only up to z = 0.99 (zQuad in paretonbd.go).
+// z = 0.99, 2,000 at 1−1e-4) but stays at a handful for large a (a = 1e4
+// takes 12 steps at z = 0.99). Above z = gNearOne it is given only
+// gNearOneSteps steps: enough for large a; for moderate a the evaluation
+// reports that it did not converge, and the Pareto/NBD code integrates
+// instead, which is then cheaper.
 //
 // Both paths also return the partial derivatives of ln G with respect to
 // a, c and z, for the analytic gradient of the log-likelihood: term by term
-// for the series, by differentiating the three-term recurrence of the
-// convergents for the continued fraction.
+// for the series, by evaluating the differentiated fraction backwards for
+// the continued fraction (see cfG).
 
 const (
 	// gSeriesMax is the largest z summed as a power series (about where
@@ -49,6 +53,10 @@ const (
 	// not converged by then reports it (the Pareto/NBD code then
 	// integrates instead).
 	gMaxSteps = 3000
+	// gNearOne and gNearOneSteps: above z = gNearOne the continued
+	// fraction gets at most gNearOneSteps steps.
+	gNearOne      = 0.99
+	gNearOneSteps = 40
 )
 
 // gValue returns G(a, c; z) = 2F1(1, c; a+1; z) for a > 0, 0 < c < a+1,
@@ -69,7 +77,7 @@ func gValue(a, c, z float64) (float64, bool) {
 		}
 		return sum, true
 	}
-	g, _, ok := cfG(a, c, z, false)
+	g, _, ok := cfG(a, c, z, false, cfSteps(z))
 	return g, ok
 }
 
@@ -102,8 +110,16 @@ func gDeriv(a, c, z float64) (g, da, dc, dz float64, ok bool) {
 		}
 		return sum, -suma / sum, sumc / sum, sumz / (z * sum), true
 	}
-	g, d, ok := cfG(a, c, z, true)
+	g, d, ok := cfG(a, c, z, true, cfSteps(z))
 	return g, d[0], d[1], d[2], ok
+}
+
+// cfSteps is the step budget of the continued fraction at z.
+func cfSteps(z float64) int {
+	if z > gNearOne {
+		return gNearOneSteps
+	}
+	return gMaxSteps
 }
 
 // cfTerm returns the continued fraction's partial numerator d_n (n >= 1)
@@ -126,7 +142,8 @@ func cfTerm(n int, a, c, z float64, deriv bool) (d float64, ld [3]float64) {
 }
 
 // cfG evaluates G(a, c; z) = 1/(1+ d1/(1+ d2/(1+ ...))) and, when deriv is
-// set, the partial derivatives of ln G with respect to a, c and z.
+// set, the partial derivatives of ln G with respect to a, c and z, and
+// reports whether it converged within maxSteps.
 //
 // The value comes from the forward recurrence A_n = A_{n−1} + d_{n−1}
 // A_{n−2} (and the same for B) of the convergents A_n/B_n, which also
@@ -138,12 +155,12 @@ func cfTerm(n int, a, c, z float64, deriv bool) (d float64, ld [3]float64) {
 //
 // which, unlike differentiating the forward recurrence, does not lose
 // digits over thousands of steps.
-func cfG(a, c, z float64, deriv bool) (g float64, dg [3]float64, ok bool) {
+func cfG(a, c, z float64, deriv bool, maxSteps int) (g float64, dg [3]float64, ok bool) {
 	// Convergents n−2 and n−1: A0/B0 = 0/1, A1/B1 = 1/1.
 	a2, a1, b2, b1 := 0.0, 1.0, 1.0, 1.0
 	g = 1.0
 	depth := 0
-	for n := 1; n <= gMaxSteps; n++ {
+	for n := 1; n <= maxSteps; n++ {
 		d, _ := cfTerm(n, a, c, z, false)
 		an := a1 + d*a2
 		s := 1 / (b1 + d*b2) // renormalise so that B_n = 1

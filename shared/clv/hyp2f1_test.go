@@ -52,13 +52,23 @@ func gBrute(a, c, z float64) (g, dz float64) {
 	return sum, sumk / (z * sum)
 }
 
+// gFull is gDeriv without the step budget above gNearOne.
+func gFull(a, c, z float64) (g, da, dc, dz float64) {
+	if z <= gSeriesMax {
+		g, da, dc, dz, _ = gDeriv(a, c, z)
+		return g, da, dc, dz
+	}
+	g, d, ok := cfG(a, c, z, true, gMaxSteps)
+	if !ok {
+		panic("continued fraction did not converge")
+	}
+	return g, d[0], d[1], d[2]
+}
+
 func TestGNearOne(t *testing.T) {
 	for _, gc := range gCases {
 		for _, z := range []float64{0.9, 0.99, 0.999, 1 - 1e-4} {
-			got, _, _, gotDz, ok := gDeriv(gc.a, gc.c, z)
-			if !ok {
-				t.Errorf("a=%v c=%v z=%v: not converged", gc.a, gc.c, z)
-			}
+			got, _, _, gotDz := gFull(gc.a, gc.c, z)
 			want, wantDz := gBrute(gc.a, gc.c, z)
 			if math.Abs(got/want-1) > 1e-11 {
 				t.Errorf("a=%v c=%v z=%v: G = %.16g, series %.16g", gc.a, gc.c, z, got, want)
@@ -76,7 +86,7 @@ func TestGSeriesMatchesContinuedFraction(t *testing.T) {
 	for _, gc := range gCases {
 		for _, z := range []float64{0.2, 0.5, gSeriesMax} {
 			g, da, dc, dz, _ := gDeriv(gc.a, gc.c, z)
-			cg, cd, _ := cfG(gc.a, gc.c, z, true)
+			cg, cd, _ := cfG(gc.a, gc.c, z, true, gMaxSteps)
 			cda, cdc, cdz := cd[0], cd[1], cd[2]
 			for _, v := range []struct {
 				name      string
@@ -97,12 +107,12 @@ func TestGDerivativesMatchFiniteDifferences(t *testing.T) {
 			// differentiated series in TestGNearOne: there the continued
 			// fraction's last-digit noise swamps a finite difference in z.
 			t.Run(fmt.Sprintf("a=%v,c=%v,z=%v", gc.a, gc.c, z), func(t *testing.T) {
-				g, da, dc, dz, _ := gDeriv(gc.a, gc.c, z)
-				if v, _ := gValue(gc.a, gc.c, z); math.Abs(v/g-1) > 1e-12 {
+				g, da, dc, dz := gFull(gc.a, gc.c, z)
+				if v, ok := gValue(gc.a, gc.c, z); ok && math.Abs(v/g-1) > 1e-12 {
 					t.Errorf("gValue %.16g != gDeriv %.16g", v, g)
 				}
 				lg := func(a, c, z float64) float64 {
-					v, _ := gValue(a, c, z)
+					v, _, _, _ := gFull(a, c, z)
 					return math.Log(v)
 				}
 				ha, hc := 1e-5*gc.a, 1e-5*math.Min(gc.c, gc.a+1-gc.c)
@@ -127,6 +137,29 @@ func TestGDerivativesMatchFiniteDifferences(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// Above gNearOne the budgeted evaluation either converges (large a) or
+// says it did not; it never returns a wrong value as converged.
+func TestGNearOneBudget(t *testing.T) {
+	for _, gc := range append(gCases, struct{ a, c float64 }{1e4, 1e4 - 0.5}, struct{ a, c float64 }{1e6, 1e6 - 0.3}) {
+		for _, z := range []float64{0.995, 0.999, 1 - 1e-4, 1 - 1e-6} {
+			// G's condition number in z is about 1/(1−z).
+			tol := 1e-13 + 1e-14/(1-z)
+			g, ok := gValue(gc.a, gc.c, z)
+			gd, _, _, _, okd := gDeriv(gc.a, gc.c, z)
+			if ok != okd || (ok && math.Abs(g/gd-1) > tol) {
+				t.Errorf("a=%v c=%v z=%v: gValue %v %v, gDeriv %v %v", gc.a, gc.c, z, g, ok, gd, okd)
+			}
+			if !ok {
+				continue
+			}
+			want, _, ok := cfG(gc.a, gc.c, z, false, 1_000_000)
+			if !ok || math.Abs(g/want-1) > tol {
+				t.Errorf("a=%v c=%v z=%v: budgeted %.16g, unbudgeted %.16g", gc.a, gc.c, z, g, want)
+			}
 		}
 	}
 }

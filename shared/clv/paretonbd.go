@@ -2,6 +2,7 @@ package clv
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"time"
 
@@ -14,10 +15,11 @@ import (
 // and stays alive for an exponential lifetime of rate μ ~ Gamma(S, Beta),
 // λ and μ independent. Alpha and Beta are in the data's time unit.
 //
-// The formulas are those of Fader, Hardie & Lee (2005), "A Note on
-// Deriving the Pareto/NBD Model and Related Expressions"
-// (brucehardie.com/notes/009), evaluated in log space; see
-// paretoLnJ for the one integral all of them share.
+// The formulas are those of Fader & Hardie (2005), "A Note on Deriving
+// the Pareto/NBD Model and Related Expressions" (brucehardie.com/notes/009,
+// cited below as "the note"). All of them rest on one integral, J, whose
+// evaluation (without NaN, overflow or cancellation for any valid input)
+// is described in the section comment "The integral J" below.
 type ParetoNBD struct{ R, Alpha, S, Beta float64 }
 
 var _ TransactionModel = ParetoNBD{}
@@ -25,8 +27,11 @@ var _ TransactionModel = ParetoNBD{}
 // ParetoNBDNames are the Pareto/NBD parameter names in FitOptions.Starts order.
 var ParetoNBDNames = []string{"r", "alpha", "s", "beta"}
 
-// FitParetoNBD fits Pareto/NBD by maximum likelihood (see Maximize for
-// the search, the convergence test and the standard errors).
+// FitParetoNBD fits Pareto/NBD by maximum likelihood with the analytic
+// gradient of the log-likelihood, from three starting points unless
+// opts.Starts gives others (see Maximize for the search, the convergence
+// test and the standard errors). FitResult.Model is "paretonbd" and
+// Params has the keys r, alpha, s and beta.
 func FitParetoNBD(d Data, opts FitOptions) (ParetoNBD, FitResult) {
 	start := time.Now()
 	if len(d.Triples) == 0 {
@@ -38,9 +43,10 @@ func FitParetoNBD(d Data, opts FitOptions) (ParetoNBD, FitResult) {
 		Model: "paretonbd", Names: ParetoNBDNames, Customers: p.customers,
 		Starts: paretoStarts(p),
 		LogLik: ev.logLik,
-		// logLik is safe for concurrent use; below parallelMin triples it
-		// runs on one goroutine, so the starts can run in parallel.
-		Concurrent: len(p.w) < parallelMin,
+		// logLik is safe for concurrent use. It also splits large data
+		// over the cores itself, which keeps them busy when fewer starts
+		// than cores remain.
+		Concurrent: true,
 	}, opts)
 	res.Seconds = time.Since(start).Seconds()
 	if par == nil {
@@ -56,7 +62,7 @@ func (m ParetoNBD) LogLikelihood(d Data) float64 {
 }
 
 // CustomerLogLikelihood is the log-likelihood of one customer's history
-// (x, tx, T) (FHL 2005 note, eq. 22):
+// (x, tx, T) (the note, §3):
 //
 //	L = Γ(r+x) α^r β^s / Γ(r) · [ B1 + s·J ],   B1 = (α+T)^−(r+x) (β+T)^−s,
 //	J = ∫_tx^T (α+τ)^−(r+x) (β+τ)^−(s+1) dτ,
@@ -68,29 +74,67 @@ func (m ParetoNBD) CustomerLogLikelihood(x, tx, T float64) float64 {
 	l, _ := c.lnOnePlusRho(false, nil)
 	lgrx, _ := math.Lgamma(m.R + x)
 	lgr, _ := math.Lgamma(m.R)
-	return lgrx - lgr + m.R*math.Log(m.Alpha) + m.S*math.Log(m.Beta) + c.lb1 + l
+	ab := newPnbdTerms(m.R, m.Alpha, m.S, m.Beta, T, c.la, c.lb, math.Log(m.Alpha), math.Log(m.Beta))
+	return lgrx - lgr + ab.value(x) + l
 }
 
 // PAlive is the probability that a customer with history (x, tx, T) is
-// still alive at T (FHL 2005 note, eq. 18):
+// still alive at T (the note, §5):
 //
 //	P(alive) = 1 / (1 + s·J/B1) = 1 / (1 + s·J·(α+T)^(r+x) (β+T)^s),
 //
 // with J and B1 as in CustomerLogLikelihood. It is 1 when tx = T.
 func (m ParetoNBD) PAlive(x, tx, T float64) float64 {
 	x, tx, T = clampHistory(x, tx, T)
+	if !(T > tx) {
+		return 1
+	}
+	if rho, ok := m.rhoFast(x, tx, T); ok {
+		return 1 / (1 + rho)
+	}
 	c := m.customer(x, tx, T)
 	l, _ := c.lnOnePlusRho(false, nil)
 	return math.Exp(-l)
 }
 
+// rhoFast is the fast path of pnbdHistory.lnOnePlusRho without the gradient,
+// for scoring: ρ = s/a · (G(tx) e^δ − κ G(T)), with e^δ from two log1p and
+// one exponential. It reports false where lnOnePlusRho would integrate.
+func (m ParetoNBD) rhoFast(x, tx, T float64) (float64, bool) {
+	alpha, beta, r, s := m.Alpha, m.Beta, m.R, m.S
+	hi, lo, eM := alpha, beta, r+x
+	if alpha < beta {
+		hi, lo, eM = beta, alpha, s+1
+	}
+	z1 := (hi - lo) / (hi + tx)
+	gap := T - tx
+	delta := (r+x)*math.Log1p(gap/(alpha+tx)) + s*math.Log1p(gap/(beta+tx))
+	if !(delta <= 600) {
+		return 0, false
+	}
+	ed, kappa := math.Exp(delta), 1.0
+	if alpha < beta {
+		ed *= (alpha + tx) / (beta + tx)
+		kappa = (alpha + T) / (beta + T)
+	}
+	a := r + s + x
+	g1, ok1 := gValue(a, eM, z1)
+	g2, ok2 := gValue(a, eM, (hi-lo)/(hi+T))
+	P1, P2 := g1*ed, g2*kappa
+	rho := s / a * (P1 - P2)
+	if !ok1 || !ok2 || !rhoAccurate(rho, s/a*P1, delta, lo/(hi+tx)+tx/(hi+tx)) {
+		return 0, false
+	}
+	return rho, true
+}
+
 // ConditionalExpected is the expected number of purchases in (T, T+t] of a
-// customer with history (x, tx, T) (FHL 2005 note, eq. 21, after
-// Schmittlein et al. 1987):
+// customer with history (x, tx, T) (the note, §6, after Schmittlein et
+// al. 1987):
 //
 //	E = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive),
 //
-// with the factor (β+T)/(s−1) · [...] evaluated by lifetimeFactor, which is
+// with the factor (β+T)/(s−1) · [...] evaluated by pnbdLifetime, which is
 // continuous through s = 1 (where E = (r+x)(β+T)/(α+T) · ln(1+t/(β+T)) ·
 // P(alive)).
 func (m ParetoNBD) ConditionalExpected(t, x, tx, T float64) float64 {
@@ -98,24 +142,24 @@ func (m ParetoNBD) ConditionalExpected(t, x, tx, T float64) float64 {
 		return 0
 	}
 	x, tx, T = clampHistory(x, tx, T)
-	return finite(m.aliveExpected(t, x, T) * m.PAlive(x, tx, T))
+	return capInf(m.aliveExpected(t, x, T) * m.PAlive(x, tx, T))
 }
 
 // aliveExpected is the expected number of purchases in (T, T+t] of a
 // customer with x repeat purchases by T who is alive at T:
-// (r+x)/(α+T) · lifetimeFactor(t, β+T, s). It does not depend on tx, so
+// (r+x)/(α+T) · pnbdLifetime(t, β+T, s). It does not depend on tx, so
 // Predict and ScoreCustomers compute it once per (x, T) and horizon and
 // multiply by PAlive.
 func (m ParetoNBD) aliveExpected(t, x, T float64) float64 {
 	if !(t > 0) {
 		return 0
 	}
-	return finite((m.R + x) / (m.Alpha + T) * lifetimeFactor(t, m.Beta+T, m.S))
+	return capInf((m.R + x) / (m.Alpha + T) * pnbdLifetime(t, m.Beta+T, m.S))
 }
 
 // Expected is E[X(t)], the expected number of repeat purchases in (0, t]
 // of a customer who made their first purchase at time 0 (Schmittlein et
-// al. 1987; FHL 2005 note, eq. 17):
+// al. 1987; the note, §4):
 //
 //	E[X(t)] = rβ / (α(s−1)) · [1 − (β/(β+t))^(s−1)],
 //
@@ -124,15 +168,15 @@ func (m ParetoNBD) Expected(t float64) float64 {
 	if !(t > 0) {
 		return 0
 	}
-	return finite(m.R / m.Alpha * lifetimeFactor(t, m.Beta, m.S))
+	return capInf(m.R / m.Alpha * pnbdLifetime(t, m.Beta, m.S))
 }
 
-// lifetimeFactor returns b/(s−1) · [1 − (b/(b+t))^(s−1)] for t > 0, which is
+// pnbdLifetime returns b/(s−1) · [1 − (b/(b+t))^(s−1)] for t > 0, which is
 // E[(1−e^−μt)/μ] for μ ~ Gamma(s, rate b): the expected time alive in the
 // next t time units of a customer alive now whose death rate has the
 // posterior Gamma(s, b). With L = ln(1+t/b) it is b·L·ψ((s−1)L),
 // ψ(y) = (1−e^−y)/y, ψ(0) = 1.
-func lifetimeFactor(t, b, s float64) float64 {
+func pnbdLifetime(t, b, s float64) float64 {
 	l := math.Log1p(t / b)
 	if math.IsInf(l, 1) {
 		l = math.Log(t) - math.Log(b)
@@ -143,15 +187,15 @@ func lifetimeFactor(t, b, s float64) float64 {
 		if y != 0 {
 			psi = -math.Expm1(-y) / y
 		}
-		return finite(b * l * psi)
+		return capInf(b * l * psi)
 	}
 	// ψ(y) ≈ e^−y/(−y) overflows on its own.
-	return finite(math.Exp(math.Log(b) + math.Log(l) - y - math.Log(-y)))
+	return capInf(math.Exp(math.Log(b) + math.Log(l) - y - math.Log(-y)))
 }
 
-// finite maps +Inf to the largest float64 (a horizon or parameters so
+// capInf maps +Inf to the largest float64 (a horizon or parameters so
 // extreme that the expectation overflows) and leaves other values alone.
-func finite(v float64) float64 {
+func capInf(v float64) float64 {
 	if v > math.MaxFloat64 {
 		return math.MaxFloat64
 	}
@@ -161,13 +205,13 @@ func finite(v float64) float64 {
 func (m ParetoNBD) params() []float64 { return []float64{m.R, m.Alpha, m.S, m.Beta} }
 
 // customer gathers the terms of one history for lnOnePlusRho.
-func (m ParetoNBD) customer(x, tx, T float64) history {
+func (m ParetoNBD) customer(x, tx, T float64) pnbdHistory {
 	hi, lo := m.Alpha, m.Beta
 	if m.Alpha < m.Beta {
 		hi, lo = m.Beta, m.Alpha
 	}
-	p1, p2 := newTauPoint(tx, hi, lo), newTauPoint(T, hi, lo)
-	return newHistory(&p1, &p2, newJArgs(m.R, m.Alpha, m.S, m.Beta, x), m.R, m.Alpha, m.S, m.Beta, x)
+	p1, p2 := newPnbdPoint(tx, hi, lo), newPnbdPoint(T, hi, lo)
+	return newPnbdHistory(&p1, &p2, newPnbdArgs(m.R, m.Alpha, m.S, m.Beta, x), m.R, m.Alpha, m.S, m.Beta, x)
 }
 
 // ---------------------------------------------------------------------------
@@ -186,8 +230,7 @@ func (m ParetoNBD) customer(x, tx, T float64) history {
 //
 // Write m = max(α, β), n = min(α, β), d = m − n, and eM, e for the
 // exponents of (m+τ) and (n+τ): eM = r+x, e = s+1 when α >= β, the other
-// way round otherwise. Then a = eM + e − 1 = r+s+x and (FHL 2005 note,
-// eq. 19–20)
+// way round otherwise. Then a = eM + e − 1 = r+s+x and (the note, §3)
 //
 //	J = (E(tx) − E(T)) / a,
 //	E(τ) = (m+τ)^−a · 2F1(a, e; a+1; z(τ)),   z(τ) = d/(m+τ),
@@ -201,22 +244,21 @@ func (m ParetoNBD) customer(x, tx, T float64) history {
 //	δ = (r+x) ln((α+T)/(α+tx)) + s ln((β+T)/(β+tx)) [+ ln((α+tx)/(β+tx)) if α < β],
 //
 // so ρ = s/a · (G(tx) e^δ − κ G(T)) costs two G evaluations and one
-// exponential (the fast path).
+// exponential (the fast path). P(alive) and the likelihood need ln(1+ρ)
+// to an absolute accuracy, not ρ to a relative one, so the difference is
+// harmless unless both terms are large next to 1+ρ (rhoAccurate).
 //
 // Where that is slow or inaccurate, J/B1 is integrated directly
-// (quadLnJB1): when z(tx) > zQuad (n + tx ≪ d, where G's continued
-// fraction needs hundreds of steps), when δ > 600 (e^δ would overflow:
-// enormous x with T ≫ tx), when T − tx is so small that G(tx) e^δ and
-// κ G(T) agree to 9 digits (their difference would lose them), or when
-// G's evaluation does not converge. Both paths also give the gradient of
-// ln(1+ρ) for the analytic gradient of the log-likelihood.
+// (quadLnJB1): when G's evaluation does not converge quickly (z(tx) close
+// to 1, i.e. n + tx ≪ d, with moderate a: see gNearOne in hyp2f1.go), when
+// δ > 600 (e^δ would overflow: enormous x with T ≫ tx), and when the
+// difference G(tx) e^δ − κ G(T) is not accurate enough (rhoAccurate). Both
+// paths also give the gradient of ln(1+ρ) for the analytic gradient of the
+// log-likelihood.
 // ---------------------------------------------------------------------------
 
-// zQuad is the largest z(tx) the fast path is used for.
-const zQuad = 0.99
-
-// tauPoint holds the terms of one time point τ (tx or T) for given α, β.
-type tauPoint struct {
+// pnbdPoint holds the terms of one time point τ (tx or T) for given α, β.
+type pnbdPoint struct {
 	tau    float64
 	lm, ln float64 // ln(m+τ), ln(n+τ)
 	im, in float64 // 1/(m+τ), 1/(n+τ)
@@ -224,40 +266,40 @@ type tauPoint struct {
 	u, lu  float64 // u = (n+τ)/(m+τ) and ln u
 }
 
-func newTauPoint(tau, hi, lo float64) tauPoint {
-	p := tauPoint{tau: tau, lm: math.Log(hi + tau), ln: math.Log(lo + tau), im: 1 / (hi + tau), in: 1 / (lo + tau)}
+func newPnbdPoint(tau, hi, lo float64) pnbdPoint {
+	p := pnbdPoint{tau: tau, lm: math.Log(hi + tau), ln: math.Log(lo + tau), im: 1 / (hi + tau), in: 1 / (lo + tau)}
 	p.z = (hi - lo) * p.im
 	p.u = (lo + tau) * p.im
 	p.lu = p.ln - p.lm
 	return p
 }
 
-// jGrad holds partial derivatives with respect to eM, e (as independent
+// pnbdEGrad holds partial derivatives with respect to eM, e (as independent
 // variables; a = eM+e−1 follows them), m and n.
-type jGrad struct{ eM, e, m, n float64 }
+type pnbdEGrad struct{ eM, e, m, n float64 }
 
-func (g jGrad) lin(c1 float64, h jGrad, c2 float64) jGrad {
-	return jGrad{c1*g.eM + c2*h.eM, c1*g.e + c2*h.e, c1*g.m + c2*h.m, c1*g.n + c2*h.n}
+func (g pnbdEGrad) lin(c1 float64, h pnbdEGrad, c2 float64) pnbdEGrad {
+	return pnbdEGrad{c1*g.eM + c2*h.eM, c1*g.e + c2*h.e, c1*g.m + c2*h.m, c1*g.n + c2*h.n}
 }
 
-// jArgs are the parameters of J for one x: a = r+s+x, the exponents eM
+// pnbdArgs are the parameters of J for one x: a = r+s+x, the exponents eM
 // of (m+τ) and e of (n+τ), m = max(α, β), n = min(α, β).
-type jArgs struct{ a, eM, e, m, n float64 }
+type pnbdArgs struct{ a, eM, e, m, n float64 }
 
-func newJArgs(r, alpha, s, beta, x float64) jArgs {
+func newPnbdArgs(r, alpha, s, beta, x float64) pnbdArgs {
 	if alpha < beta {
-		return jArgs{a: r + s + x, eM: s + 1, e: r + x, m: beta, n: alpha}
+		return pnbdArgs{a: r + s + x, eM: s + 1, e: r + x, m: beta, n: alpha}
 	}
-	return jArgs{a: r + s + x, eM: r + x, e: s + 1, m: alpha, n: beta}
+	return pnbdArgs{a: r + s + x, eM: r + x, e: s + 1, m: alpha, n: beta}
 }
 
-// pGrad holds partial derivatives with respect to (r, α, s, β).
-type pGrad [4]float64
+// pnbdGrad holds partial derivatives with respect to (r, α, s, β).
+type pnbdGrad [4]float64
 
-// history is one customer's (x, tx, T) with the model's terms at tx and T.
-type history struct {
-	p1, p2            *tauPoint // at tx and T
-	q                 jArgs
+// pnbdHistory is one customer's (x, tx, T) with the model's terms at tx and T.
+type pnbdHistory struct {
+	p1, p2            *pnbdPoint // at tx and T
+	q                 pnbdArgs
 	r, alpha, s, beta float64
 	x                 float64
 	swapped           bool // α < β: m = β, eM = s+1, e = r+x
@@ -266,8 +308,8 @@ type history struct {
 	lb1, la, lb, ia, ib float64
 }
 
-func newHistory(p1, p2 *tauPoint, q jArgs, r, alpha, s, beta, x float64) history {
-	h := history{p1: p1, p2: p2, q: q, r: r, alpha: alpha, s: s, beta: beta, x: x, swapped: alpha < beta,
+func newPnbdHistory(p1, p2 *pnbdPoint, q pnbdArgs, r, alpha, s, beta, x float64) pnbdHistory {
+	h := pnbdHistory{p1: p1, p2: p2, q: q, r: r, alpha: alpha, s: s, beta: beta, x: x, swapped: alpha < beta,
 		la: p2.lm, lb: p2.ln, ia: p2.im, ib: p2.in}
 	if h.swapped {
 		h.la, h.lb, h.ia, h.ib = p2.ln, p2.lm, p2.in, p2.im
@@ -277,23 +319,23 @@ func newHistory(p1, p2 *tauPoint, q jArgs, r, alpha, s, beta, x float64) history
 }
 
 // toParams maps a gradient in (eM, e, m, n) to (r, α, s, β).
-func (h *history) toParams(g jGrad) pGrad {
+func (h *pnbdHistory) toParams(g pnbdEGrad) pnbdGrad {
 	if h.swapped {
-		return pGrad{g.e, g.n, g.eM, g.m}
+		return pnbdGrad{g.e, g.n, g.eM, g.m}
 	}
-	return pGrad{g.eM, g.m, g.e, g.n}
+	return pnbdGrad{g.eM, g.m, g.e, g.n}
 }
 
 // lnB1Grad is the gradient of ln B1 in (r, α, s, β).
-func (h *history) lnB1Grad() pGrad {
-	return pGrad{-h.la, -(h.r + h.x) * h.ia, -h.lb, -h.s * h.ib}
+func (h *pnbdHistory) lnB1Grad() pnbdGrad {
+	return pnbdGrad{-h.la, -(h.r + h.x) * h.ia, -h.lb, -h.s * h.ib}
 }
 
 // delta returns δ = ln(E(tx)/B1) − ln G(tx) (see the section comment).
 // The differences ln(α+T) − ln(α+tx) are taken from the tabulated
 // logarithms while that costs at most ~1e-12 of absolute accuracy in δ,
 // and from log1p otherwise.
-func (h *history) delta() float64 {
+func (h *pnbdHistory) delta() float64 {
 	p1, p2 := h.p1, h.p2
 	rx := h.r + h.x
 	var dlm, dln float64 // ln((m+T)/(m+tx)), ln((n+T)/(n+tx))
@@ -321,7 +363,7 @@ type gMemo struct {
 
 // g1 returns G(a, eM; z(tx)), when grad is set its log-derivatives, and
 // whether it converged, from memo when it holds them.
-func (h *history) g1(memo *gMemo, grad bool) (g, ga, gc, gz float64, ok bool) {
+func (h *pnbdHistory) g1(memo *gMemo, grad bool) (g, ga, gc, gz float64, ok bool) {
 	if memo != nil && memo.ok && memo.x == h.x && memo.tx == h.p1.tau {
 		return memo.g, memo.ga, memo.gc, memo.gz, memo.conv
 	}
@@ -338,13 +380,10 @@ func (h *history) g1(memo *gMemo, grad bool) (g, ga, gc, gz float64, ok bool) {
 
 // lnOnePlusRho returns ln(1+ρ), ρ = s·J/B1 (see the section comment), and
 // when grad is set its gradient in (r, α, s, β). memo may be nil.
-func (h *history) lnOnePlusRho(grad bool, memo *gMemo) (float64, pGrad) {
+func (h *pnbdHistory) lnOnePlusRho(grad bool, memo *gMemo) (float64, pnbdGrad) {
 	p1, p2, q := h.p1, h.p2, &h.q
 	if !(p2.tau > p1.tau) {
-		return 0, pGrad{}
-	}
-	if p1.z > zQuad {
-		return h.lnOnePlusRhoQuad(grad)
+		return 0, pnbdGrad{}
 	}
 	delta := h.delta()
 	if delta > 600 {
@@ -355,27 +394,28 @@ func (h *history) lnOnePlusRho(grad bool, memo *gMemo) (float64, pGrad) {
 		kappa = p2.u // (α+T)/(β+T)
 	}
 	ed := math.Exp(delta)
+	sa := h.s / q.a
 	if !grad {
 		g1, _, _, _, ok1 := h.g1(memo, false)
 		g2, ok2 := gValue(q.a, q.eM, p2.z)
 		P1, P2 := g1*ed, g2*kappa
-		if !ok1 || !ok2 || !(P1-P2 > midGap*P1) {
+		rho := sa * (P1 - P2)
+		if !ok1 || !ok2 || !rhoAccurate(rho, sa*P1, delta, p1.u) {
 			return h.lnOnePlusRhoQuad(false)
 		}
-		return math.Log1p(h.s / q.a * (P1 - P2)), pGrad{}
+		return math.Log1p(rho), pnbdGrad{}
 	}
 	g1, ga1, gc1, gz1, ok1 := h.g1(memo, true)
 	g2, ga2, gc2, gz2, ok2 := gDeriv(q.a, q.eM, p2.z)
 	P1, P2 := g1*ed, g2*kappa
-	if !ok1 || !ok2 || !(P1-P2 > midGap*P1) {
+	rho := sa * (P1 - P2)
+	if !ok1 || !ok2 || !rhoAccurate(rho, sa*P1, delta, p1.u) {
 		return h.lnOnePlusRhoQuad(true)
 	}
-	sa := h.s / q.a
-	rho := sa * (P1 - P2)
 	// ρ = s/a (E(tx) − E(T))/B1. In (eM, e, m, n):
 	// V = s/a (P1 ∂ln E(tx) − P2 ∂ln E(T)) − ρ/a (through a).
-	e1 := eGrad(p1, q, ga1, gc1, gz1)
-	e2 := eGrad(p2, q, ga2, gc2, gz2)
+	e1 := lnEGrad(p1, q, ga1, gc1, gz1)
+	e2 := lnEGrad(p2, q, ga2, gc2, gz2)
 	v := e1.lin(sa*P1, e2, -sa*P2)
 	v.eM -= rho / q.a
 	v.e -= rho / q.a
@@ -384,22 +424,29 @@ func (h *history) lnOnePlusRho(grad bool, memo *gMemo) (float64, pGrad) {
 	// ∂ln(1+ρ) = ∂ρ/(1+ρ), ∂ρ = V + ρ/s (on s) − ρ ∂ln B1.
 	gb := h.lnB1Grad()
 	inv := 1 / (1 + rho)
-	var out pGrad
+	var out pnbdGrad
 	for i := range out {
 		out[i] = (gv[i] - rho*gb[i]) * inv
 	}
 	return math.Log1p(rho), out
 }
 
-// midGap is the relative difference of E(tx) and E(T) below which J is
-// integrated directly.
-const midGap = 1e-9
+// rhoAccurate reports whether ρ = s/a·(P1 − P2), P1 = G(tx)·e^δ, is
+// accurate enough for the fast path: whether the rounding of P1 and P2,
+// relative ~1e-16·(|δ| + 1/u(tx)) (the exponential's argument, and G's
+// condition number 1/(1−z) in z), leaves ln(1+ρ) within 1e-11. It fails
+// when T − tx is tiny next to large terms, or G is ill-conditioned (z
+// near 1), and when P1 <= P2.
+func rhoAccurate(rho, saP1, delta, u1 float64) bool {
+	errRho := saP1 * 2e-16 * (8 + math.Abs(delta) + 1/u1)
+	return rho > 0 && errRho <= 1e-11*(1+rho)
+}
 
-// eGrad returns the partial derivatives of ln E(τ) = −eM ln(m+τ)
+// lnEGrad returns the partial derivatives of ln E(τ) = −eM ln(m+τ)
 // − (e−1) ln(n+τ) + ln G(a, eM; z(τ)), given those of ln G.
-func eGrad(p *tauPoint, q *jArgs, ga, gc, gz float64) jGrad {
+func lnEGrad(p *pnbdPoint, q *pnbdArgs, ga, gc, gz float64) pnbdEGrad {
 	// ∂z/∂m = (n+τ)/(m+τ)² = u/(m+τ), ∂z/∂n = −1/(m+τ).
-	return jGrad{
+	return pnbdEGrad{
 		eM: -p.lm + ga + gc,
 		e:  -p.ln + ga,
 		m:  -q.eM*p.im + gz*p.u*p.im,
@@ -408,12 +455,12 @@ func eGrad(p *tauPoint, q *jArgs, ga, gc, gz float64) jGrad {
 }
 
 // lnOnePlusRhoQuad is lnOnePlusRho from ln(J/B1) by quadrature.
-func (h *history) lnOnePlusRhoQuad(grad bool) (float64, pGrad) {
+func (h *pnbdHistory) lnOnePlusRhoQuad(grad bool) (float64, pnbdGrad) {
 	l, g := h.quadLnJB1(grad)
 	lrho := math.Log(h.s) + l
 	sp, sig := softplusSigmoid(lrho)
 	if !grad {
-		return sp, pGrad{}
+		return sp, pnbdGrad{}
 	}
 	g[2] += 1 / h.s
 	for i := range g {
@@ -422,25 +469,26 @@ func (h *history) lnOnePlusRhoQuad(grad bool) (float64, pGrad) {
 	return sp, g
 }
 
-// Gauss–Kronrod 7/15 nodes on [−1, 1] (QUADPACK's qk15): xgk[1], xgk[3],
-// xgk[5], xgk[7] are the Gauss nodes.
+// Gauss–Kronrod 7/15 rule on [−1, 1] (QUADPACK's qk15): the nodes ±x_k
+// and 0 with the Kronrod weights; the 7-point Gauss rule uses the nodes
+// with odd k (and 0) and g7Weights.
 var (
-	xgk = [8]float64{0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+	gk15Nodes = [8]float64{0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
 		0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
 		0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
 		0.207784955007898467600689403773245, 0}
-	wgk = [8]float64{0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+	gk15Weights = [8]float64{0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
 		0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
 		0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
 		0.204432940075298892414161999234649, 0.209482141084727828012999174891714}
-	wg = [4]float64{0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+	g7Weights = [4]float64{0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
 		0.381830050505118944950369775488975, 0.417959183673469387755102040816327}
 )
 
-// quadPanel is one subinterval of the adaptive quadrature, its integrals
+// gkPanel is one subinterval of the adaptive quadrature, its integrals
 // (of the integrand and its four derivative weights) scaled by e^−scale,
 // and its error estimate (same scale).
-type quadPanel struct {
+type gkPanel struct {
 	a, b, scale float64
 	val         [5]float64
 	err         float64
@@ -454,7 +502,7 @@ type quadPanel struct {
 // in w = ln(1 + (τ−tx)/(n+tx)), n = min(α, β), which resolves the
 // integrand's scales near τ = −n (dτ = (n+τ) dw), to a relative accuracy
 // of 1e-13. The gradient integrates ∂ln(integrand)/∂θ with the same nodes.
-func (h *history) quadLnJB1(grad bool) (float64, pGrad) {
+func (h *pnbdHistory) quadLnJB1(grad bool) (float64, pnbdGrad) {
 	tx, T := h.p1.tau, h.p2.tau
 	rx, s, alpha, beta := h.r+h.x, h.s, h.alpha, h.beta
 	n := min(alpha, beta)
@@ -481,7 +529,7 @@ func (h *history) quadLnJB1(grad bool) (float64, pGrad) {
 			-s*rest*ib/(beta+T) - ib,
 		}
 	}
-	panel := func(a, b float64) quadPanel {
+	panel := func(a, b float64) gkPanel {
 		c, hw := (a+b)/2, (b-a)/2
 		var lf [15]float64
 		var dw [15][4]float64
@@ -489,20 +537,20 @@ func (h *history) quadLnJB1(grad bool) (float64, pGrad) {
 		for i := 0; i < 15; i++ {
 			x := c
 			if i < 7 {
-				x = c - hw*xgk[i]
+				x = c - hw*gk15Nodes[i]
 			} else if i < 14 {
-				x = c + hw*xgk[i-7]
+				x = c + hw*gk15Nodes[i-7]
 			}
 			lf[i], dw[i] = f(x)
 			mx = max(mx, lf[i])
 		}
-		p := quadPanel{a: a, b: b, scale: mx}
+		p := gkPanel{a: a, b: b, scale: mx}
 		var gauss float64
 		for i := 0; i < 15; i++ {
 			k := i % 7
-			wk := wgk[7]
+			wk := gk15Weights[7]
 			if i < 14 {
-				wk = wgk[k]
+				wk = gk15Weights[k]
 			}
 			v := math.Exp(lf[i]-mx) * hw
 			p.val[0] += wk * v
@@ -511,15 +559,15 @@ func (h *history) quadLnJB1(grad bool) (float64, pGrad) {
 			}
 			switch {
 			case i == 14:
-				gauss += wg[3] * v
+				gauss += g7Weights[3] * v
 			case k%2 == 1:
-				gauss += wg[k/2] * v
+				gauss += g7Weights[k/2] * v
 			}
 		}
 		p.err = math.Abs(p.val[0] - gauss)
 		return p
 	}
-	panels := []quadPanel{panel(0, W)}
+	panels := []gkPanel{panel(0, W)}
 	for iter := 0; iter < 200; iter++ {
 		top := panels[0].scale
 		for _, p := range panels {
@@ -560,9 +608,9 @@ func (h *history) quadLnJB1(grad bool) (float64, pGrad) {
 	}
 	l := top + math.Log(sum[0])
 	if !grad {
-		return l, pGrad{}
+		return l, pnbdGrad{}
 	}
-	return l, pGrad{sum[1] / sum[0], sum[2] / sum[0], sum[3] / sum[0], sum[4] / sum[0]}
+	return l, pnbdGrad{sum[1] / sum[0], sum[2] / sum[0], sum[3] / sum[0], sum[4] / sum[0]}
 }
 
 // ---------------------------------------------------------------------------
@@ -580,17 +628,19 @@ type paretoEval struct {
 
 // paretoBufs are the per-evaluation tables.
 type paretoBufs struct {
-	tPts, txPts []tauPoint
-	jq          []jArgs // per x
+	tPts, txPts []pnbdPoint
+	ab          []pnbdTerms // per T
+	jq          []pnbdArgs  // per x
 }
 
 func newParetoEval(p *prepared) *paretoEval {
 	ev := &paretoEval{p: p}
 	ev.bufs.New = func() any {
 		return &paretoBufs{
-			tPts:  make([]tauPoint, len(p.tVals)),
-			txPts: make([]tauPoint, len(p.txVals)),
-			jq:    make([]jArgs, len(p.xVals)),
+			tPts:  make([]pnbdPoint, len(p.tVals)),
+			txPts: make([]pnbdPoint, len(p.txVals)),
+			ab:    make([]pnbdTerms, len(p.tVals)),
+			jq:    make([]pnbdArgs, len(p.xVals)),
 		}
 	}
 	return ev
@@ -607,48 +657,52 @@ func (ev *paretoEval) logLik(par, grad []float64) float64 {
 	if alpha < beta {
 		hi, lo = beta, alpha
 	}
+	lna, lnb := math.Log(alpha), math.Log(beta)
 	for j, v := range p.tVals {
-		b.tPts[j] = newTauPoint(v, hi, lo)
+		pt := newPnbdPoint(v, hi, lo)
+		b.tPts[j] = pt
+		la, lb := pt.lm, pt.ln
+		if alpha < beta {
+			la, lb = lb, la
+		}
+		b.ab[j] = newPnbdTerms(r, alpha, s, beta, v, la, lb, lna, lnb)
 	}
 	for j, v := range p.txVals {
-		b.txPts[j] = newTauPoint(v, hi, lo)
+		b.txPts[j] = newPnbdPoint(v, hi, lo)
 	}
-	// The terms that depend on x only: ln Γ(r+x) − ln Γ(r) + r ln α + s ln β.
-	lnAlpha, lnBeta := math.Log(alpha), math.Log(beta)
+	// The terms that depend on x only: ln Γ(r+x) − ln Γ(r).
 	lgr, _ := math.Lgamma(r)
 	var psiR float64
 	withGrad := grad != nil
 	if withGrad {
 		psiR = mathext.Digamma(r)
 	}
-	var ll, gR, gAlpha, gS, gBeta float64
+	var ll, gR float64
 	for k, x := range p.xVals {
-		b.jq[k] = newJArgs(r, alpha, s, beta, x)
+		b.jq[k] = newPnbdArgs(r, alpha, s, beta, x)
 		n := p.xCount[k]
 		lgrx, _ := math.Lgamma(r + x)
-		ll += n * (lgrx - lgr + r*lnAlpha + s*lnBeta)
+		ll += n * (lgrx - lgr)
 		if withGrad {
-			gR += n * (mathext.Digamma(r+x) - psiR + lnAlpha)
-			gAlpha += n * r / alpha
-			gS += n * lnBeta
-			gBeta += n * s / beta
+			gR += n * (mathext.Digamma(r+x) - psiR)
 		}
 	}
-	// Per triple: ln B1 + ln(1+ρ).
-	acc := sumChunks(len(p.w), 5, func(lo, hi int, acc []float64) {
+	// Per triple: r ln α + s ln β + ln B1, and ln(1+ρ).
+	acc := paretoChunks(len(p.w), 5, func(lo, hi int, acc []float64) {
 		var sll, sr, sal, ss, sb float64
 		var memo gMemo
 		for i := lo; i < hi; i++ {
-			w := p.w[i]
-			h := newHistory(&b.txPts[p.txi[i]], &b.tPts[p.ti[i]], b.jq[p.xi[i]], r, alpha, s, beta, p.x[i])
+			w, x, ti := p.w[i], p.x[i], p.ti[i]
+			h := newPnbdHistory(&b.txPts[p.txi[i]], &b.tPts[ti], b.jq[p.xi[i]], r, alpha, s, beta, x)
 			l, g := h.lnOnePlusRho(withGrad, &memo)
-			sll += w * (h.lb1 + l)
+			ab := &b.ab[ti]
+			sll += w * (ab.value(x) + l)
 			if withGrad {
-				gb := h.lnB1Grad()
-				sr += w * (gb[0] + g[0])
-				sal += w * (gb[1] + g[1])
-				ss += w * (gb[2] + g[2])
-				sb += w * (gb[3] + g[3])
+				gab := ab.grad(x)
+				sr += w * (gab[0] + g[0])
+				sal += w * (gab[1] + g[1])
+				ss += w * (gab[2] + g[2])
+				sb += w * (gab[3] + g[3])
 			}
 		}
 		acc[0], acc[1], acc[2], acc[3], acc[4] = sll, sr, sal, ss, sb
@@ -656,11 +710,74 @@ func (ev *paretoEval) logLik(par, grad []float64) float64 {
 	ll += acc[0]
 	if withGrad {
 		grad[0] = gR + acc[1]
-		grad[1] = gAlpha + acc[2]
-		grad[2] = gS + acc[3]
-		grad[3] = gBeta + acc[4]
+		grad[1] = acc[2]
+		grad[2] = acc[3]
+		grad[3] = acc[4]
 	}
 	return ll
+}
+
+// paretoChunkMin is the number of triples from which a likelihood pass is
+// split over the cores.
+const paretoChunkMin = 4096
+
+// paretoChunks runs f over [0, n) in contiguous chunks, one per core when
+// n >= paretoChunkMin, and adds up the k partial sums each chunk returns
+// in acc, in chunk order (deterministic for a given GOMAXPROCS).
+func paretoChunks(n, k int, f func(lo, hi int, acc []float64)) []float64 {
+	workers := runtime.GOMAXPROCS(0)
+	if n < paretoChunkMin || workers < 2 {
+		acc := make([]float64, k)
+		f(0, n, acc)
+		return acc
+	}
+	parts := make([][]float64, workers)
+	var wg sync.WaitGroup
+	for w := range parts {
+		parts[w] = make([]float64, k)
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { f(lo, hi, parts[w]) })
+	}
+	wg.Wait()
+	for _, part := range parts[1:] {
+		for i := range parts[0] {
+			parts[0][i] += part[i]
+		}
+	}
+	return parts[0]
+}
+
+// pnbdTerms holds, for one T, what r ln α + s ln β + ln B1
+// = −r ln(1+T/α) − x ln(α+T) − s ln(1+T/β) needs. Written with log1p, it
+// keeps its digits when r or s is huge (then r ln α and (r+x) ln(α+T) are
+// huge and nearly cancel).
+type pnbdTerms struct {
+	r, alpha, s, beta, T float64
+	l1pa, l1pb, la       float64 // ln(1+T/α), ln(1+T/β), ln(α+T)
+}
+
+// newPnbdTerms returns the terms at T; la, lb are ln(α+T), ln(β+T) and
+// lna, lnb are ln α, ln β. ln(1+T/α) is taken as la − lna while that
+// loses at most ~1e-12 of absolute accuracy in value, from log1p otherwise.
+func newPnbdTerms(r, alpha, s, beta, T, la, lb, lna, lnb float64) pnbdTerms {
+	t := pnbdTerms{r: r, alpha: alpha, s: s, beta: beta, T: T, la: la}
+	if r*math.Abs(la)+s*math.Abs(lb) < 1e4 {
+		t.l1pa, t.l1pb = la-lna, lb-lnb
+	} else {
+		t.l1pa, t.l1pb = math.Log1p(T/alpha), math.Log1p(T/beta)
+	}
+	return t
+}
+
+// value is r ln α + s ln β + ln B1 for x.
+func (t *pnbdTerms) value(x float64) float64 {
+	return -t.r*t.l1pa - x*t.la - t.s*t.l1pb
+}
+
+// grad is the gradient of value in (r, α, s, β).
+func (t *pnbdTerms) grad(x float64) pnbdGrad {
+	ia, ib := 1/(t.alpha+t.T), 1/(t.beta+t.T)
+	return pnbdGrad{-t.l1pa, t.r*t.T*ia/t.alpha - x*ia, -t.l1pb, t.s * t.T * ib / t.beta}
 }
 
 // paretoStarts are default starting points for (r, α, s, β): α from the

@@ -107,6 +107,10 @@ func TestParetoNBDJMatchesQuadrature(t *testing.T) {
 			if math.Abs(got-sp) > 1e-9*math.Max(1, sp) {
 				t.Errorf("%s %+v: ln(1+rho) = %.12g, reference %.12g", pc.name, h, got, sp)
 			}
+			// The scoring fast path, where it applies.
+			if rho, ok := m.rhoFast(h.X, h.Tx, h.T); ok && math.Abs(math.Log1p(rho)-sp) > 1e-9*math.Max(1, sp) {
+				t.Errorf("%s %+v: scoring ln(1+rho) = %.12g, reference %.12g", pc.name, h, math.Log1p(rho), sp)
+			}
 		}
 	}
 }
@@ -121,7 +125,7 @@ func TestParetoNBDFastPathMatchesQuadrature(t *testing.T) {
 				continue
 			}
 			c := pc.m.customer(h.X, h.Tx, h.T)
-			if c.p1.z > zQuad || c.delta() > 600 {
+			if _, ok := gValue(c.q.a, c.q.eM, c.p1.z); !ok || c.delta() > 600 {
 				continue // always integrated
 			}
 			fast++
@@ -284,6 +288,19 @@ func TestParetoNBDCDNOW(t *testing.T) {
 	pub := ParetoNBD{R: 0.553, Alpha: 10.578, S: 0.606, Beta: 11.669}
 	if ll := pub.LogLikelihood(d); ll > res.LogLik || res.LogLik-ll > 0.01 {
 		t.Errorf("log-likelihood at the published parameters %v, at the fit %v", ll, res.LogLik)
+	}
+}
+
+// From starting points far from the optimum, in every regime of the J
+// evaluation (α ≪ β, α ≫ β, huge s), each single start must still find
+// the CDNOW maximum.
+func TestParetoNBDFitFromFarStarts(t *testing.T) {
+	d := Group(Customers(cdnow(t)))
+	for _, s := range [][]float64{{10, 0.1, 0.1, 100}, {0.1, 1e-3, 0.1, 1e3}, {1, 1e4, 1, 1e-4}, {0.3, 3, 100, 1000}} {
+		m, res := FitParetoNBD(d, FitOptions{Starts: [][]float64{s}})
+		if !res.Converged || math.Abs(res.LogLik-(-9594.976)) > 1e-3 || !sig3(m.R, 0.553) || !sig3(m.Beta, 11.669) {
+			t.Errorf("start %v: %+v, %+v", s, m, res)
+		}
 	}
 }
 
@@ -519,6 +536,14 @@ func TestParetoNBDExtremeInputs(t *testing.T) {
 			}
 		}
 	}
+	// With s = β = 1e8 (death rate 1 with no heterogeneity) the terms of
+	// the likelihood are ~ e^(−1.8e9); over a short T, ρ ≈ s T/β = T.
+	m := ParetoNBD{R: 1e-8, Alpha: 3, S: 1e8, Beta: 1e8}
+	for _, T := range []float64{1e-6, 1e-3} {
+		if got := 1/m.PAlive(0, 0, T) - 1; math.Abs(got/T-1) > 1e-3 {
+			t.Errorf("%+v: rho = %v at T = %v, want about %v", m, got, T, T)
+		}
+	}
 }
 
 func TestFitParetoNBDDegenerate(t *testing.T) {
@@ -573,10 +598,10 @@ func intoRange(v, lo, hi float64) float64 {
 }
 
 // FuzzParetoNBDScores checks, for any valid parameters and history, that
-// the scores are finite, that 0 <= P(alive) <= 1, and the monotonicity the
-// model implies: P(alive) rises with tx, falls with x and with T; the
-// expectations rise with the horizon; a customer with no history is a new
-// customer. Inputs are mapped into the valid domain: parameters in
+// the scores, the log-likelihood and its gradient are finite, that
+// 0 <= P(alive) <= 1, and the monotonicity the model implies: P(alive)
+// rises with tx, falls with x and with T; the expectations rise with the
+// horizon; a customer with no history is a new customer. Inputs are mapped into the valid domain: parameters in
 // [1e-8, 1e8], x a whole number in [0, 1e7], 0 <= tx <= T <= 1e7 (frac is
 // tx/T), horizons in [1e-6, 1e7].
 func FuzzParetoNBDScores(f *testing.F) {
@@ -592,6 +617,10 @@ func FuzzParetoNBDScores(f *testing.F) {
 	f.Add(1.0, 4.0, 2.0, 2.0, 1e6, 1e-6, 1e6, 1.0)
 	f.Add(1e-8, 1e8, 1e-8, 1e-8, 1e7, 1.0, 1e7, 1e7)
 	f.Add(1e8, 1e-8, 1e8, 1e8, 0.0, 0.0, 1e-6, 1e-6)
+	// Huge s: ln B1 and ln J are ~ −1.8e9 and must never be subtracted.
+	f.Add(1e-8, 3.00000001, 1e8, 1e8, 0.0, 0.0, 1e-6, 1e-6)
+	// Mean lifetime β/s ~ 1e-12: ln B1 ~ −1e9 and ρ ~ e^1e9.
+	f.Add(0.01, 8.5, -67.99189814814815, 0.0001, 61.0, -49.98571428571429, 39.8, 95.0)
 	f.Fuzz(func(t *testing.T, r, alpha, s, beta, x, frac, T, h float64) {
 		r, alpha = intoRange(r, 1e-8, 1e8), intoRange(alpha, 1e-8, 1e8)
 		s, beta = intoRange(s, 1e-8, 1e8), intoRange(beta, 1e-8, 1e8)
@@ -636,8 +665,23 @@ func FuzzParetoNBDScores(f *testing.F) {
 		if e0 := m.ConditionalExpected(h, 0, 0, 0); math.Abs(e0-n1) > 1e-9*n1 {
 			t.Errorf("ConditionalExpected(%v, 0, 0, 0) = %v, Expected = %v", h, e0, n1)
 		}
-		if ll := m.CustomerLogLikelihood(x, tx, T); math.IsNaN(ll) || math.IsInf(ll, 0) {
+		ll := m.CustomerLogLikelihood(x, tx, T)
+		if math.IsNaN(ll) || math.IsInf(ll, 0) {
 			t.Errorf("log-likelihood %v", ll)
+		}
+		// The optimiser's view: value and gradient finite.
+		ev := newParetoEval(prepare(Data{Triples: []Triple{{X: x, Tx: tx, T: T, Count: 1}}, Customers: 1}))
+		g := make([]float64, 4)
+		// They add the same terms in different orders: allow for the
+		// rounding of the largest (ln B1 ~ −s ln(1+T/β) can be ~1e9).
+		scale := (r+x)*math.Abs(math.Log(alpha+T)) + r*math.Log1p(T/alpha) + s*math.Log1p(T/beta)
+		if v := ev.logLik(m.params(), g); math.Abs(v-ll) > 1e-14*scale+1e-9*math.Max(1, math.Abs(ll)) {
+			t.Errorf("logLik %v, CustomerLogLikelihood %v", v, ll)
+		}
+		for i, v := range g {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Errorf("dLL/d%s = %v", ParetoNBDNames[i], v)
+			}
 		}
 	})
 }
