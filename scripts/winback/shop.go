@@ -33,10 +33,16 @@ type newShopJSON struct {
 	Timezone      string `json:"timezone"`
 }
 
-// runShop runs "winback shop create --name NAME [--currency C] [--timezone TZ]".
+const shopUsage = `usage: winback shop create --name NAME [--currency USD] [--timezone UTC] [--shards 16] [--webhook-secret S]
+       winback shop set-webhook-secret --shop SHOP_ID --secret S`
+
+// runShop runs "winback shop create|set-webhook-secret ...".
 func runShop(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "set-webhook-secret" {
+		return runSetWebhookSecret(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: winback shop create --name NAME [--currency USD] [--timezone UTC]")
+		return fmt.Errorf("%s", shopUsage)
 	}
 	fs := flag.NewFlagSet("shop create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -44,12 +50,16 @@ func runShop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	currency := fs.String("currency", "USD", "ISO 4217 currency of the shop's orders")
 	tz := fs.String("timezone", "UTC", "IANA time zone that decides purchase days")
 	shards := fs.Int("shards", shop.DefaultShards, "partitions for the shop's customer summaries (1-100)")
+	secret := fs.String("webhook-secret", "", "Shopify's webhook signing secret (default: a generated one)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	sh, cred, err := newShop(*name, *currency, *tz, *shards, time.Now())
 	if err != nil {
 		return err
+	}
+	if *secret != "" {
+		sh.WebhookSecret, cred.WebhookSecret = *secret, *secret
 	}
 	st, err := localenv.Store(ctx)
 	if err != nil {
@@ -62,6 +72,28 @@ func runShop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ShopID: sh.ID, APIKey: cred.APIKey, WebhookSecret: cred.WebhookSecret,
 		Currency: sh.Currency, Timezone: sh.Timezone,
 	})
+}
+
+// runSetWebhookSecret runs "winback shop set-webhook-secret --shop ID --secret S".
+func runSetWebhookSecret(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("shop set-webhook-secret", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	shopID := fs.String("shop", "", "the shop's id (required)")
+	secret := fs.String("secret", "", "the secret Shopify signs the shop's webhooks with (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *shopID == "" || *secret == "" {
+		return fmt.Errorf("%s", shopUsage)
+	}
+	st, err := localenv.Store(ctx)
+	if err != nil {
+		return err
+	}
+	if err := st.SetWebhookSecret(ctx, *shopID, *secret); err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]string{"shop_id": *shopID, "webhook_secret": "updated"})
 }
 
 // newShop validates the settings and makes a shop with fresh credentials.

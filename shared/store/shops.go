@@ -70,6 +70,34 @@ func (s *Store) Shop(ctx context.Context, id string) (shop.Shop, error) {
 	return r.shop()
 }
 
+// SetWebhookSecret replaces a shop's Shopify webhook secret, e.g. with the
+// one Shopify shows for webhooks created in the shop admin.
+func (s *Store) SetWebhookSecret(ctx context.Context, shopID, secret string) error {
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("webhook_secret"), expression.Value(secret))).
+		WithCondition(expression.AttributeExists(expression.Name(attrPK))).
+		Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       itemKey(shopPK(shopID), skShop),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("shop %s: %w", shopID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("set webhook secret of %s: %w", shopID, err)
+	}
+	return nil
+}
+
 // APIKey reads the shop id and secret hash stored for an API key id.
 func (s *Store) APIKey(ctx context.Context, keyID string) (shopID, secretHash string, err error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{

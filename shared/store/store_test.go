@@ -87,6 +87,15 @@ func TestCreateShopAndLookUpItsKey(t *testing.T) {
 	if _, _, err := s.APIKey(ctx, "nokeynokeynokey0"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing key: %v", err)
 	}
+	if err := s.SetWebhookSecret(ctx, sh.ID, "shpss_from_shopify"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Shop(ctx, sh.ID); got.WebhookSecret != "shpss_from_shopify" || got.Name != sh.Name {
+		t.Fatalf("after SetWebhookSecret: %+v", got)
+	}
+	if err := s.SetWebhookSecret(ctx, "shop_missing", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetWebhookSecret on a missing shop: %v", err)
+	}
 	ids, err := s.ShopIDs(ctx)
 	if err != nil || !reflect.DeepEqual(ids, []string{sh.ID}) {
 		t.Fatalf("ShopIDs() = %v, %v", ids, err)
