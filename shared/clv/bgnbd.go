@@ -18,21 +18,32 @@ var BGNBDNames = []string{"r", "alpha", "a", "b"}
 
 // FitBGNBD fits BG/NBD by maximum likelihood.
 func FitBGNBD(d Data, opts FitOptions) (BGNBD, FitResult) {
-	start := time.Now()
-	p := prepare(d)
-	if p.totalWeight == 0 {
-		return BGNBD{}, FitResult{Model: "bgnbd", LogLik: math.Inf(-1), Status: "no customers"}
-	}
-	par, res := Maximize(Problem{
-		Model: "bgnbd", Names: BGNBDNames, Customers: p.customers,
-		Starts: betaGeoStarts(p), Concurrent: len(p.w) < parallelMin,
-		LogLikHess: func(par, grad, hess []float64) float64 { return betaGeoLogLik(p, false, par, grad, hess) },
-	}, opts)
-	res.Seconds = time.Since(start).Seconds()
+	par, res := fitBetaGeo(d, opts, false)
 	if par == nil {
 		return BGNBD{}, res
 	}
 	return BGNBD{R: par[0], Alpha: par[1], A: par[2], B: par[3]}, res
+}
+
+// fitBetaGeo fits BG/NBD, or MBG/NBD when modified, and returns r, α, a, b
+// (nil when the fit failed).
+func fitBetaGeo(d Data, opts FitOptions, modified bool) ([]float64, FitResult) {
+	model := "bgnbd"
+	if modified {
+		model = "mbgnbd"
+	}
+	start := time.Now()
+	p := prepare(d)
+	if p.totalWeight == 0 {
+		return nil, FitResult{Model: model, LogLik: math.Inf(-1), Status: "no customers"}
+	}
+	par, res := Maximize(Problem{
+		Model: model, Names: BGNBDNames, Customers: p.customers,
+		Starts: betaGeoStarts(p), Concurrent: len(p.w) < parallelMin,
+		LogLikHess: func(par, grad, hess []float64) float64 { return betaGeoLogLik(p, modified, par, grad, hess) },
+	}, opts)
+	res.Seconds = time.Since(start).Seconds()
+	return par, res
 }
 
 // LogLikelihood is the model's log-likelihood of the data.

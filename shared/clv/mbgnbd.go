@@ -1,10 +1,5 @@
 package clv
 
-import (
-	"math"
-	"time"
-)
-
 // MBGNBD is a fitted MBG/NBD model (Batislam, Denizel & Filiztekin 2007;
 // Hoppe & Wagner 2007): BG/NBD in which a customer may also drop out right
 // after the first purchase, so that customers without repeat purchases are
@@ -15,17 +10,7 @@ var _ TransactionModel = MBGNBD{}
 
 // FitMBGNBD fits MBG/NBD by maximum likelihood.
 func FitMBGNBD(d Data, opts FitOptions) (MBGNBD, FitResult) {
-	start := time.Now()
-	p := prepare(d)
-	if p.totalWeight == 0 {
-		return MBGNBD{}, FitResult{Model: "mbgnbd", LogLik: math.Inf(-1), Status: "no customers"}
-	}
-	par, res := Maximize(Problem{
-		Model: "mbgnbd", Names: BGNBDNames, Customers: p.customers,
-		Starts: betaGeoStarts(p), Concurrent: len(p.w) < parallelMin,
-		LogLikHess: func(par, grad, hess []float64) float64 { return betaGeoLogLik(p, true, par, grad, hess) },
-	}, opts)
-	res.Seconds = time.Since(start).Seconds()
+	par, res := fitBetaGeo(d, opts, true)
 	if par == nil {
 		return MBGNBD{}, res
 	}

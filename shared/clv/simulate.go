@@ -65,9 +65,10 @@ func simulateBetaGeo(r, alpha, a, b float64, modified bool, o SimOptions) ([]Cus
 				alive = false
 			}
 		}
-		cs[i], _ = summariseTimes(times, T, o.Resolution)
+		var h float64
+		cs[i], h = summariseTimes(times, T, o.Resolution)
 		if hold != nil {
-			_, hold[i] = summariseTimes(times, T, o.Resolution)
+			hold[i] = h
 		}
 	}
 	return cs, hold
@@ -101,9 +102,10 @@ func SimulateParetoNBD(r, alpha, s, beta float64, o SimOptions) ([]Customer, []f
 			}
 			times = append(times, t)
 		}
-		cs[i], _ = summariseTimes(times, T, o.Resolution)
+		var h float64
+		cs[i], h = summariseTimes(times, T, o.Resolution)
 		if hold != nil {
-			_, hold[i] = summariseTimes(times, T, o.Resolution)
+			hold[i] = h
 		}
 	}
 	return cs, hold
