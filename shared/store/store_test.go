@@ -308,3 +308,56 @@ func scanOrders(t *testing.T, db *dynamodb.Client, table string) []order.Order {
 	}
 	return out
 }
+
+// TestOneCustomerUnderHeavyContention has eight goroutines store forty
+// orders of the same customer at once: every write races on the one
+// summary, and none may be lost.
+func TestOneCustomerUnderHeavyContention(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	sh := newShop(t, s, "UTC")
+	const orders, workers = 40, 8
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var attempts atomic.Int64
+	errs := make(chan error, orders)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= orders {
+					return
+				}
+				o := mkOrder(fmt.Sprintf("hot-%02d", i), "hot", t0.Add(time.Duration(i)*25*time.Hour), int64(100+i))
+				res, err := s.PutOrder(ctx, sh, o, "")
+				attempts.Add(int64(res.Usage.RoundTrips))
+				if err == nil && res.Change != customer.Created {
+					err = fmt.Errorf("order %s: %s, want created", o.ID, res.Change)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sum, err := s.Customer(ctx, sh, "hot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for i := range orders {
+		want += int64(100 + i)
+	}
+	if sum.PaidOrders != orders || len(sum.Orders) != orders || sum.TotalSpend != want || sum.PurchaseDays != orders || sum.LastItemsFrom != "hot-39" {
+		t.Fatalf("after %d concurrent orders: paid %d, entries %d, spend %d (want %d), days %d, last items of %s",
+			orders, sum.PaidOrders, len(sum.Orders), sum.TotalSpend, want, sum.PurchaseDays, sum.LastItemsFrom)
+	}
+	t.Logf("%d orders, %d round trips (%.1f per order) under contention", orders, attempts.Load(), float64(attempts.Load())/orders)
+}
