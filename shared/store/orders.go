@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -36,25 +37,28 @@ type PutResult struct {
 // The happy path costs two round trips: one eventually consistent
 // BatchGetItem of the order, the summary (and the webhook id), and one
 // TransactWriteItems guarded by conditions on the order's hash and the
-// summary's version. A lost race re-reads consistently and retries.
+// summary's version. A lost race re-reads consistently and retries; a
+// refusal (stale or conflicting) is confirmed by a consistent read first.
 func (s *Store) PutOrder(ctx context.Context, sh shop.Shop, o order.Order, webhookID string) (PutResult, error) {
 	var res PutResult
 	loc := sh.Location()
+	consistent := false
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return res, err
-			}
-		}
-		cur, err := s.readForPut(ctx, sh, o, webhookID, attempt > 0, &res.Usage)
+		cur, err := s.readForPut(ctx, sh, o, webhookID, consistent, &res.Usage)
 		if err != nil {
 			return res, err
 		}
-		if cur.webhookSeen {
+		if cur.webhookSeen { // once written, a delivery id stays: even a lagging read is right
 			res.Change = customer.Duplicate
 			return res, nil
 		}
 		change, err := customer.Classify(cur.prev, o)
+		if (change == customer.Stale || errors.Is(err, customer.ErrConflict)) && !consistent {
+			// A lagging read may show an older version of the order than
+			// the stored one; refusing an order is worth a confirmation.
+			consistent = true
+			continue
+		}
 		if err != nil {
 			return res, err
 		}
@@ -77,6 +81,10 @@ func (s *Store) PutOrder(ctx context.Context, sh shop.Shop, o order.Order, webho
 		}
 		if !retryable(err) {
 			return res, fmt.Errorf("put order %s: %w", o.ID, err)
+		}
+		consistent = true
+		if err := backoff(ctx, attempt+1); err != nil {
+			return res, err
 		}
 	}
 	return res, fmt.Errorf("put order %s: %w", o.ID, ErrContention)

@@ -131,8 +131,8 @@ func TestPutOrderOutcomes(t *testing.T) {
 	if res := put(refunded, ""); res.Change != customer.Updated {
 		t.Fatalf("partial refund: %+v", res)
 	}
-	if res := put(o, ""); res.Change != customer.Stale {
-		t.Fatalf("late older version: %+v, want stale", res)
+	if res := put(o, ""); res.Change != customer.Stale || res.Usage.RoundTrips != 2 {
+		t.Fatalf("late older version: %+v, want stale, confirmed by a consistent read", res)
 	}
 	sum, err := s.Customer(ctx, sh, "c-1")
 	if err != nil {
