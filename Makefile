@@ -63,7 +63,7 @@ demo: tools emulators
 ## api: the HTTP API on 127.0.0.1:$${PORT:-8080} over the local stack
 api: tools emulators
 	@scripts/stack.sh up
-	go run ./scripts/devserver
+	DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT-http://127.0.0.1:$${DYNAMODB_PORT:-8000}}" go run ./scripts/devserver
 
 ## bench: benchmarks with figures and ratios (ingest against DynamoDB Local, models on CDNOW and simulated data)
 bench: bench-ingest bench-clv

@@ -18,6 +18,7 @@ import (
 	"github.com/winback/winback/scripts/internal/localenv"
 	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/ingest"
+	"github.com/winback/winback/shared/store"
 )
 
 func main() {
@@ -28,6 +29,13 @@ func main() {
 	}
 }
 
+// newHandler serves the API's routes over st, as the Lambda does.
+func newHandler(st *store.Store, log *slog.Logger) http.Handler {
+	var router httpapi.Router
+	ingest.New(st, st, log).Routes(&router)
+	return httpapi.NewServer(router.Serve)
+}
+
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -35,8 +43,6 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var router httpapi.Router
-	ingest.New(st, st, log).Routes(&router)
 
 	port := os.Getenv("PORT")
 	if port == "" {
@@ -44,7 +50,7 @@ func run(log *slog.Logger) error {
 	}
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("127.0.0.1", port),
-		Handler:           httpapi.NewServer(router.Serve),
+		Handler:           newHandler(st, log),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
