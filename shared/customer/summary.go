@@ -168,6 +168,10 @@ func Recompute(orders []order.Order, loc *time.Location) Summary {
 	return s
 }
 
+// LatestPaid is the id of the customer's latest counted order ("" if none):
+// the order LastItems must come from.
+func (s Summary) LatestPaid() string { return s.latestCounted() }
+
 // latestCounted is the id of the latest counted order, "" if none.
 func (s Summary) latestCounted() string {
 	var best Ref

@@ -26,6 +26,8 @@ import (
 // Orders stores orders with their customers' summaries.
 type Orders interface {
 	PutOrder(ctx context.Context, sh shop.Shop, o order.Order, webhookID string) (store.PutResult, error)
+	// PutOrders stores up to store.MaxGroup orders of one customer at once.
+	PutOrders(ctx context.Context, sh shop.Shop, orders []order.Order) ([]store.Outcome, store.Usage, error)
 }
 
 // Shops looks up shops and their API keys.
@@ -163,21 +165,50 @@ func (h *Handler) store(ctx context.Context, log *slog.Logger, sh shop.Shop, ite
 		sem <- struct{}{}
 		go func(idx []int) {
 			defer func() { <-sem; wg.Done() }()
-			for _, i := range idx {
-				o := items[i].Order
-				res, err := h.orders.PutOrder(ctx, sh, o, webhookID)
+			for len(idx) > 0 {
+				chunk := idx[:min(len(idx), store.MaxGroup)]
+				idx = idx[len(chunk):]
+				u := h.storeGroup(ctx, log, sh, items, chunk, webhookID, results)
 				mu.Lock()
-				usage.Add(res.Usage)
+				usage.Add(u)
 				mu.Unlock()
-				results[i] = Result{OrderID: o.ID, CustomerID: o.Customer.ID, Status: string(res.Change)}
-				if err != nil {
-					results[i].Status, results[i].Error = rejected, storeProblem(ctx, log, o.ID, err)
-				}
 			}
 		}(groups[id])
 	}
 	wg.Wait()
 	return results, usage
+}
+
+// storeGroup stores the items at idx, all of one customer, in one read and
+// one transaction (a webhook delivery is always a single order), and fills
+// in their results.
+func (h *Handler) storeGroup(ctx context.Context, log *slog.Logger, sh shop.Shop, items []order.Item, idx []int, webhookID string, results []Result) store.Usage {
+	orders := make([]order.Order, len(idx))
+	for k, i := range idx {
+		orders[k] = items[i].Order
+	}
+	var outs []store.Outcome
+	var usage store.Usage
+	var err error
+	if webhookID != "" || len(orders) == 1 {
+		res, perr := h.orders.PutOrder(ctx, sh, orders[0], webhookID)
+		outs, usage = []store.Outcome{{Change: res.Change, Err: perr}}, res.Usage
+	} else {
+		outs, usage, err = h.orders.PutOrders(ctx, sh, orders)
+	}
+	for k, i := range idx {
+		o := orders[k]
+		results[i] = Result{OrderID: o.ID, CustomerID: o.Customer.ID}
+		switch {
+		case err != nil:
+			results[i].Status, results[i].Error = rejected, storeProblem(ctx, log, o.ID, err)
+		case outs[k].Err != nil:
+			results[i].Status, results[i].Error = rejected, storeProblem(ctx, log, o.ID, outs[k].Err)
+		default:
+			results[i].Status = string(outs[k].Change)
+		}
+	}
+	return usage
 }
 
 func storeProblem(ctx context.Context, log *slog.Logger, orderID string, err error) *httpapi.Problem {

@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/order"
+	"github.com/winback/winback/shared/store"
 )
 
 var benchRun atomic.Int64
@@ -33,8 +35,9 @@ func benchOrder(id, cust string, at time.Time) order.Order {
 // round trips, consumed capacity (ReturnConsumedCapacity) and latency as a
 // ratio against a baseline single PutItem of the same order item on the
 // same emulator in the same run. Cases: a new customer's first order, a new
-// order of a customer who already has 10 or 50 purchase days, and an
-// identical re-send.
+// order of a customer who already has 10 or 50 purchase days, an identical
+// re-send, and five new orders of one customer stored together (PutOrders,
+// as a batch request does).
 func BenchmarkIngest(b *testing.B) {
 	s, db, table := newStore(b)
 	ctx := context.Background()
@@ -60,7 +63,10 @@ func BenchmarkIngest(b *testing.B) {
 		return d, aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 	}
 
-	run := func(b *testing.B, history int, resend bool) {
+	// run measures storing `group` new orders of one customer who already
+	// has `history` purchase days: one PutOrder, or one PutOrders call for a
+	// group, against as many single PutItems. Figures are per order.
+	run := func(b *testing.B, history int, resend bool, group int) {
 		var base, cand time.Duration
 		var rt, ru, wu, bru, bwu, baseWU float64
 		for i := 0; i < b.N; i++ {
@@ -73,28 +79,44 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				at = at.Add(36 * time.Hour)
 			}
-			o := benchOrder(fmt.Sprint(4000000000+benchRun.Add(1)), cust, at)
+			var orders []order.Order
+			for range group {
+				orders = append(orders, benchOrder(fmt.Sprint(4000000000+benchRun.Add(1)), cust, at))
+				at = at.Add(36 * time.Hour)
+			}
 			if resend {
-				if _, err := s.PutOrder(ctx, sh, o, ""); err != nil {
+				if _, err := s.PutOrder(ctx, sh, orders[0], ""); err != nil {
 					b.Fatal(err)
 				}
 			}
-			d, w := baseline(b, o)
-			base += d
-			baseWU += w
-			start := time.Now()
-			res, err := s.PutOrder(ctx, sh, o, "")
-			cand += time.Since(start)
-			if err != nil {
-				b.Fatal(err)
+			for _, o := range orders {
+				d, w := baseline(b, o)
+				base += d
+				baseWU += w
 			}
-			rt += float64(res.Usage.RoundTrips)
-			ru += res.Usage.ReadUnits
-			wu += res.Usage.WriteUnits
-			bru += res.Usage.BilledReadUnits
-			bwu += res.Usage.BilledWriteUnits
+			var u store.Usage
+			start := time.Now()
+			if group == 1 {
+				res, err := s.PutOrder(ctx, sh, orders[0], "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				u = res.Usage
+			} else {
+				outs, usage, err := s.PutOrders(ctx, sh, orders)
+				if err != nil || outs[group-1].Change != customer.Created {
+					b.Fatal(err, outs)
+				}
+				u = usage
+			}
+			cand += time.Since(start)
+			rt += float64(u.RoundTrips)
+			ru += u.ReadUnits
+			wu += u.WriteUnits
+			bru += u.BilledReadUnits
+			bwu += u.BilledWriteUnits
 		}
-		n := float64(b.N)
+		n := float64(b.N * group)
 		b.ReportMetric(rt/n, "round-trips/order")
 		b.ReportMetric(ru/n, "RCU/order")
 		b.ReportMetric(wu/n, "WCU/order")
@@ -106,8 +128,9 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(float64(base.Microseconds())/n, "baseline-µs")
 		b.ReportMetric(float64(cand)/float64(base), "latency-ratio")
 	}
-	b.Run("new-customer", func(b *testing.B) { run(b, 0, false) })
-	b.Run("returning-10-days", func(b *testing.B) { run(b, 10, false) })
-	b.Run("returning-50-days", func(b *testing.B) { run(b, 50, false) })
-	b.Run("identical-resend", func(b *testing.B) { run(b, 0, true) })
+	b.Run("new-customer", func(b *testing.B) { run(b, 0, false, 1) })
+	b.Run("returning-10-days", func(b *testing.B) { run(b, 10, false, 1) })
+	b.Run("returning-50-days", func(b *testing.B) { run(b, 50, false, 1) })
+	b.Run("identical-resend", func(b *testing.B) { run(b, 0, true, 1) })
+	b.Run("batch-5-one-customer", func(b *testing.B) { run(b, 0, false, 5) })
 }

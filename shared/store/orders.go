@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -21,10 +20,22 @@ import (
 // WebhookTTL is how long a processed webhook delivery id is remembered.
 const WebhookTTL = 7 * 24 * time.Hour
 
+// MaxGroup is the most orders PutOrders takes at once: with the summary
+// and a webhook id they fit one transaction (100 items, 4 MB) even when
+// every order carries 250 long line items.
+const MaxGroup = 25
+
 // PutResult says what storing an order did and what it cost.
 type PutResult struct {
 	Change customer.Change
 	Usage  Usage
+}
+
+// Outcome is what storing one order of a group did: a Change, or Err
+// (customer.ErrConflict) when the order was refused.
+type Outcome struct {
+	Change customer.Change
+	Err    error
 }
 
 // PutOrder stores order o of shop sh and folds it into its customer's
@@ -33,80 +44,159 @@ type PutResult struct {
 // order id returns customer.ErrConflict. When webhookID is not empty the
 // delivery is remembered and a second delivery with the same id is a
 // Duplicate.
-//
-// The happy path costs two round trips: one eventually consistent
-// BatchGetItem of the order, the summary (and the webhook id), and one
-// TransactWriteItems guarded by conditions on the order's hash and the
-// summary's version. A lost race re-reads consistently and retries; a
-// refusal (stale or conflicting) is confirmed by a consistent read first.
 func (s *Store) PutOrder(ctx context.Context, sh shop.Shop, o order.Order, webhookID string) (PutResult, error) {
-	var res PutResult
+	out, u, err := s.putGroup(ctx, sh, []order.Order{o}, webhookID)
+	if err != nil {
+		return PutResult{Usage: u}, err
+	}
+	return PutResult{Change: out[0].Change, Usage: u}, out[0].Err
+}
+
+// PutOrders stores up to MaxGroup orders of one customer, in the given
+// order, as PutOrder would one after the other, but with one read and one
+// transaction for all of them: the summary is written once. Each order gets
+// its own Outcome; err is for failures of the whole group (nothing of it
+// was stored).
+func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Order) ([]Outcome, Usage, error) {
+	return s.putGroup(ctx, sh, orders, "")
+}
+
+// putGroup is PutOrder and PutOrders. The happy path costs two round trips:
+// one eventually consistent BatchGetItem of the orders, the summary (and
+// the webhook id), and one TransactWriteItems guarded by conditions on each
+// order's hash and the summary's version. A lost race re-reads consistently
+// and retries; a refusal (stale or conflicting) is confirmed by a
+// consistent read first.
+func (s *Store) putGroup(ctx context.Context, sh shop.Shop, orders []order.Order, webhookID string) ([]Outcome, Usage, error) {
+	var u Usage
+	if len(orders) == 0 || len(orders) > MaxGroup {
+		return nil, u, fmt.Errorf("put orders: %d orders, want 1 to %d", len(orders), MaxGroup)
+	}
+	for _, o := range orders[1:] {
+		if o.Customer.ID != orders[0].Customer.ID {
+			return nil, u, fmt.Errorf("put orders: orders of customers %s and %s in one group", orders[0].Customer.ID, o.Customer.ID)
+		}
+	}
 	loc := sh.Location()
 	consistent := false
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		cur, err := s.readForPut(ctx, sh, o, webhookID, consistent, &res.Usage)
+		cur, err := s.readGroup(ctx, sh, orders, webhookID, consistent, &u)
 		if err != nil {
-			return res, err
+			return nil, u, err
 		}
 		if cur.webhookSeen { // once written, a delivery id stays: even a lagging read is right
-			res.Change = customer.Duplicate
-			return res, nil
+			return []Outcome{{Change: customer.Duplicate}}, u, nil
 		}
-		change, err := customer.Classify(cur.prev, o)
-		if (change == customer.Stale || errors.Is(err, customer.ErrConflict)) && !consistent {
-			// A lagging read may show an older version of the order than
+		plan, refused := fold(cur, orders, loc)
+		if refused && !consistent {
+			// A lagging read may show an older version of an order than
 			// the stored one; refusing an order is worth a confirmation.
 			consistent = true
 			continue
 		}
-		if err != nil {
-			return res, err
+		if len(plan.dirty) == 0 {
+			return plan.outcomes, u, nil
 		}
-		if change == customer.Unchanged || change == customer.Stale {
-			res.Change = change
-			return res, nil
-		}
-		next, needItemsOf := customer.Apply(cur.summary, o, loc)
-		if needItemsOf != "" {
-			prev, err := s.getOrder(ctx, sh.ID, needItemsOf, &res.Usage)
+		if latest := plan.summary.LatestPaid(); latest != plan.summary.LastItemsFrom {
+			items, err := s.itemsOf(ctx, sh.ID, latest, plan.working, &u)
 			if err != nil {
-				return res, fmt.Errorf("last items of customer %s: %w", o.Customer.ID, err)
+				return nil, u, fmt.Errorf("last items of customer %s: %w", orders[0].Customer.ID, err)
 			}
-			next.SetLastItems(prev.ID, prev.LineItems)
+			plan.summary.SetLastItems(latest, items)
 		}
-		err = s.writeOrder(ctx, sh, o, cur, next, webhookID, &res.Usage)
+		err = s.writeGroup(ctx, sh, cur, plan, webhookID, &u)
 		if err == nil {
-			res.Change = change
-			return res, nil
+			return plan.outcomes, u, nil
 		}
 		if !retryable(err) {
-			return res, fmt.Errorf("put order %s: %w", o.ID, err)
+			return nil, u, fmt.Errorf("put orders of customer %s: %w", orders[0].Customer.ID, err)
 		}
 		consistent = true
 		if err := backoff(ctx, attempt+1); err != nil {
-			return res, err
+			return nil, u, err
 		}
 	}
-	return res, fmt.Errorf("put order %s: %w", o.ID, ErrContention)
+	return nil, u, fmt.Errorf("put orders of customer %s: %w", orders[0].Customer.ID, ErrContention)
 }
 
-// current is what PutOrder read before deciding.
-type current struct {
-	prev          *order.Order
-	prevHash      string
+// group is what putGroup read before deciding.
+type group struct {
+	stored        map[string]storedOrder // by order id
 	summary       customer.Summary
 	summaryExists bool
 	version       int64
+	summarySize   int
 	webhookSeen   bool
-	// sizes of the stored order and summary, for billing estimates
-	orderSize, summarySize int
 }
 
-func (s *Store) readForPut(ctx context.Context, sh shop.Shop, o order.Order, webhookID string, consistent bool, u *Usage) (current, error) {
-	var cur current
-	oKey := itemKey(orderPK(sh.ID, o.ID), skOrder)
-	cKey := itemKey(customerPK(sh, o.Customer.ID), customerSK(o.Customer.ID))
-	keys := []map[string]types.AttributeValue{oKey, cKey}
+type storedOrder struct {
+	order order.Order
+	hash  string
+	size  int
+}
+
+// plan is what a group of orders does to the stored state.
+type plan struct {
+	outcomes []Outcome
+	summary  customer.Summary
+	working  map[string]order.Order // each order id's version after the group
+	dirty    []string               // order ids to write, in first-touched order
+}
+
+// fold applies the orders one after the other to what was read, as
+// separate PutOrder calls would; refused reports whether any was refused.
+func fold(cur group, orders []order.Order, loc *time.Location) (plan, bool) {
+	p := plan{outcomes: make([]Outcome, len(orders)), summary: cur.summary, working: map[string]order.Order{}}
+	for id, so := range cur.stored {
+		p.working[id] = so.order
+	}
+	refused := false
+	written := map[string]bool{}
+	for i, o := range orders {
+		var prev *order.Order
+		if w, ok := p.working[o.ID]; ok {
+			prev = &w
+		}
+		change, err := customer.Classify(prev, o)
+		p.outcomes[i] = Outcome{Change: change, Err: err}
+		if err != nil || change == customer.Stale {
+			refused = true
+		}
+		if err != nil || change == customer.Unchanged || change == customer.Stale {
+			continue
+		}
+		p.summary, _ = customer.Apply(p.summary, o, loc) // last items are settled once, after the fold
+		p.working[o.ID] = o
+		if !written[o.ID] {
+			written[o.ID] = true
+			p.dirty = append(p.dirty, o.ID)
+		}
+	}
+	return p, refused
+}
+
+// itemsOf returns the line items of order id: from the group when it is
+// there, else from the table.
+func (s *Store) itemsOf(ctx context.Context, shopID, id string, working map[string]order.Order, u *Usage) ([]order.LineItem, error) {
+	if o, ok := working[id]; ok {
+		return o.LineItems, nil
+	}
+	o, err := s.getOrder(ctx, shopID, id, u)
+	return o.LineItems, err
+}
+
+func (s *Store) readGroup(ctx context.Context, sh shop.Shop, orders []order.Order, webhookID string, consistent bool, u *Usage) (group, error) {
+	cur := group{stored: map[string]storedOrder{}}
+	custID := orders[0].Customer.ID
+	cKey := itemKey(customerPK(sh, custID), customerSK(custID))
+	keys := []map[string]types.AttributeValue{cKey}
+	seen := map[string]bool{}
+	for _, o := range orders {
+		if !seen[o.ID] {
+			seen[o.ID] = true
+			keys = append(keys, itemKey(orderPK(sh.ID, o.ID), skOrder))
+		}
+	}
 	if webhookID != "" {
 		keys = append(keys, itemKey(webhookPK(sh.ID, webhookID), skWebhook))
 	}
@@ -121,29 +211,28 @@ func (s *Store) readForPut(ctx context.Context, sh shop.Shop, o order.Order, web
 	for _, k := range keys {
 		u.BilledReadUnits += readUnits(sizes[stringAttr(k, attrPK)], consistent)
 	}
-	cur.orderSize, cur.summarySize = sizes[stringAttr(oKey, attrPK)], sizes[stringAttr(cKey, attrPK)]
 	for _, it := range items {
-		switch pk := stringAttr(it, attrPK); {
-		case pk == stringAttr(oKey, attrPK):
+		switch stringAttr(it, "type") {
+		case "order":
 			var r orderRecord
 			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-				return cur, fmt.Errorf("decode order %s: %w", o.ID, err)
+				return cur, fmt.Errorf("decode order: %w", err)
 			}
-			prev, err := r.order()
+			o, err := r.order()
 			if err != nil {
 				return cur, err
 			}
-			cur.prev, cur.prevHash = &prev, r.Hash
-		case pk == stringAttr(cKey, attrPK):
+			cur.stored[o.ID] = storedOrder{order: o, hash: r.Hash, size: itemSize(it)}
+		case "customer":
 			var r summaryRecord
 			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-				return cur, fmt.Errorf("decode customer %s: %w", o.Customer.ID, err)
+				return cur, fmt.Errorf("decode customer %s: %w", custID, err)
 			}
 			sum, err := r.summary()
 			if err != nil {
 				return cur, err
 			}
-			cur.summary, cur.summaryExists, cur.version = sum, true, r.Version
+			cur.summary, cur.summaryExists, cur.version, cur.summarySize = sum, true, r.Version, itemSize(it)
 		default:
 			cur.webhookSeen = true
 		}
@@ -151,7 +240,7 @@ func (s *Store) readForPut(ctx context.Context, sh shop.Shop, o order.Order, web
 	return cur, nil
 }
 
-// batchGet reads keys from the table, following UnprocessedKeys.
+// batchGet reads keys from the table (at most 100), following UnprocessedKeys.
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool, u *Usage) ([]map[string]types.AttributeValue, error) {
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
 	var items []map[string]types.AttributeValue
@@ -175,40 +264,50 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	return items, nil
 }
 
-func (s *Store) writeOrder(ctx context.Context, sh shop.Shop, o order.Order, cur current, next customer.Summary, webhookID string, u *Usage) error {
+// writeGroup writes the plan's orders and summary in one transaction, each
+// order conditioned on the hash that was read (or on not existing) and the
+// summary on its version.
+func (s *Store) writeGroup(ctx context.Context, sh shop.Shop, cur group, p plan, webhookID string, u *Usage) error {
 	now := s.now()
-	orderItem, err := attributevalue.MarshalMap(toOrderRecord(sh.ID, o, now))
+	notExists := expression.AttributeNotExists(expression.Name(attrPK))
+	var items []types.TransactWriteItem
+	var billed float64
+	for _, id := range p.dirty {
+		item, err := attributevalue.MarshalMap(toOrderRecord(sh.ID, p.working[id], now))
+		if err != nil {
+			return fmt.Errorf("encode order %s: %w", id, err)
+		}
+		cond := notExists
+		prev, ok := cur.stored[id]
+		if ok {
+			cond = expression.Name("hash").Equal(expression.Value(prev.hash))
+		}
+		put, err := s.conditionalPut(item, cond)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+		billed += transactWriteUnits(prev.size, itemSize(item))
+	}
+	sumItem, err := attributevalue.MarshalMap(toSummaryRecord(sh, p.summary, cur.version+1))
 	if err != nil {
-		return fmt.Errorf("encode order %s: %w", o.ID, err)
+		return fmt.Errorf("encode customer %s: %w", p.summary.CustomerID, err)
 	}
-	sumItem, err := attributevalue.MarshalMap(toSummaryRecord(sh, next, cur.version+1))
-	if err != nil {
-		return fmt.Errorf("encode customer %s: %w", o.Customer.ID, err)
-	}
-
-	orderCond := expression.AttributeNotExists(expression.Name(attrPK))
-	if cur.prev != nil {
-		orderCond = expression.Name("hash").Equal(expression.Value(cur.prevHash))
-	}
-	sumCond := expression.AttributeNotExists(expression.Name(attrPK))
+	sumCond := notExists
 	if cur.summaryExists {
 		sumCond = expression.Name("version").Equal(expression.Value(cur.version))
-	}
-	orderPut, err := s.conditionalPut(orderItem, orderCond)
-	if err != nil {
-		return err
 	}
 	sumPut, err := s.conditionalPut(sumItem, sumCond)
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{{Put: orderPut}, {Put: sumPut}}
-	billed := transactWriteUnits(cur.orderSize, itemSize(orderItem)) + transactWriteUnits(cur.summarySize, itemSize(sumItem))
+	items = append(items, types.TransactWriteItem{Put: sumPut})
+	billed += transactWriteUnits(cur.summarySize, itemSize(sumItem))
 	if webhookID != "" {
 		whItem := itemKey(webhookPK(sh.ID, webhookID), skWebhook)
 		whItem[attrTTL] = &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(WebhookTTL).Unix())}
-		whItem["order_id"] = &types.AttributeValueMemberS{Value: o.ID}
-		whPut, err := s.conditionalPut(whItem, expression.AttributeNotExists(expression.Name(attrPK)))
+		whItem["order_id"] = &types.AttributeValueMemberS{Value: p.dirty[0]}
+		whPut, err := s.conditionalPut(whItem, notExists)
 		if err != nil {
 			return err
 		}

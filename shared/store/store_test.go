@@ -184,17 +184,35 @@ func TestPutOrderOutcomes(t *testing.T) {
 // each other, then checks every stored summary against a recomputation from
 // the stored orders.
 func TestConcurrentRandomHistoriesEqualRecomputation(t *testing.T) {
+	t.Run("one by one", func(t *testing.T) { testRandomHistories(t, 1) })
+	t.Run("in groups", func(t *testing.T) { testRandomHistories(t, 5) })
+}
+
+// testRandomHistories delivers the shuffled stream in runs of up to
+// groupSize consecutive orders of one customer (PutOrders), or one by one
+// (PutOrder) when groupSize is 1.
+func testRandomHistories(t *testing.T, groupSize int) {
 	s, db, table := newStore(t)
 	ctx := context.Background()
 	sh := newShop(t, s, "America/New_York")
-	r := rand.New(rand.NewPCG(7, 11))
+	r := rand.New(rand.NewPCG(7, uint64(11+groupSize)))
 
 	const customers, workers = 12, 6
 	var all []order.Order
+	var deliveries [][]order.Order // runs of 1..groupSize of one customer's stream
 	for c := range customers {
-		all = append(all, customertest.History(r, fmt.Sprintf("cust-%02d", c), 6, t0)...)
+		stream := customertest.History(r, fmt.Sprintf("cust-%02d", c), 6, t0)
+		all = append(all, stream...)
+		for len(stream) > 0 {
+			n := min(1+r.IntN(groupSize), len(stream))
+			deliveries = append(deliveries, stream[:n])
+			stream = stream[n:]
+		}
 	}
-	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	r.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+	if groupSize > 1 && len(deliveries) == len(all) {
+		t.Fatal("the stream formed no groups")
+	}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -207,17 +225,29 @@ func TestConcurrentRandomHistoriesEqualRecomputation(t *testing.T) {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(all) {
+				if i >= len(deliveries) {
 					return
 				}
-				res, err := s.PutOrder(ctx, sh, all[i], "")
-				if err != nil {
-					errs <- err
-					continue
+				var outs []store.Outcome
+				if groupSize == 1 {
+					res, err := s.PutOrder(ctx, sh, deliveries[i][0], "")
+					outs = []store.Outcome{{Change: res.Change, Err: err}}
+				} else {
+					var err error
+					if outs, _, err = s.PutOrders(ctx, sh, deliveries[i]); err != nil {
+						errs <- err
+						continue
+					}
 				}
-				mu.Lock()
-				counts[res.Change]++
-				mu.Unlock()
+				for _, o := range outs {
+					if o.Err != nil {
+						errs <- o.Err
+						continue
+					}
+					mu.Lock()
+					counts[o.Change]++
+					mu.Unlock()
+				}
 			}
 		}()
 	}
@@ -360,4 +390,62 @@ func TestOneCustomerUnderHeavyContention(t *testing.T) {
 			orders, sum.PaidOrders, len(sum.Orders), sum.TotalSpend, want, sum.PurchaseDays, sum.LastItemsFrom)
 	}
 	t.Logf("%d orders, %d round trips (%.1f per order) under contention", orders, attempts.Load(), float64(attempts.Load())/orders)
+}
+
+func TestPutOrdersFoldsAGroupLikeSeparatePuts(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	sh := newShop(t, s, "UTC")
+	a := mkOrder("A", "g-1", t0, 1000)
+	b := mkOrder("B", "g-1", t0.Add(48*time.Hour), 700)
+	aRefunded := a
+	aRefunded.Status, aRefunded.Refunded, aRefunded.UpdatedAt = order.StatusRefunded, a.Total, t0.Add(time.Hour)
+	aMoved := a
+	aMoved.CreatedAt = t0.Add(time.Minute)
+
+	outs, u, err := s.PutOrders(ctx, sh, []order.Order{a, a, b, aRefunded, aMoved, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []customer.Change{customer.Created, customer.Unchanged, customer.Created, customer.Updated, "", customer.Stale}
+	for i, o := range outs {
+		if o.Change != want[i] || (want[i] == "") != errors.Is(o.Err, customer.ErrConflict) {
+			t.Errorf("order %d: %+v, want %q", i, o, want[i])
+		}
+	}
+	// The refusals are confirmed by a consistent re-read: 3 round trips.
+	if u.RoundTrips != 3 {
+		t.Errorf("%d round trips, want 3", u.RoundTrips)
+	}
+	sum, err := s.Customer(ctx, sh, "g-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []order.Order
+	for _, id := range []string{"A", "B"} {
+		o, err := s.Order(ctx, sh.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, o)
+	}
+	if stored[0].Status != order.StatusRefunded {
+		t.Fatalf("order A stored as %s, want its latest version", stored[0].Status)
+	}
+	if got, want := canonical(sum), canonical(customer.Recompute(stored, time.UTC)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("summary %+v\n!= recomputed %+v", got, want)
+	}
+	if sum.PaidOrders != 1 || sum.LastItemsFrom != "B" {
+		t.Fatalf("summary %+v", sum)
+	}
+
+	for name, group := range map[string][]order.Order{
+		"empty":           nil,
+		"two customers":   {a, mkOrder("C", "g-2", t0, 1)},
+		"more than a max": make([]order.Order, store.MaxGroup+1),
+	} {
+		if _, _, err := s.PutOrders(ctx, sh, group); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
 }
