@@ -176,3 +176,31 @@ func TestApplyDoesNotMutateItsInput(t *testing.T) {
 		t.Fatalf("Apply changed its input:\n%s\n%s", before, after)
 	}
 }
+
+// FuzzApplyEqualsRecompute lets the fuzzer pick the histories, the arrival
+// order and the time zone: the folded summary must equal the recomputation.
+func FuzzApplyEqualsRecompute(f *testing.F) {
+	f.Add(uint64(1), uint64(2), uint8(8), "Europe/Berlin")
+	f.Add(uint64(42), uint64(7), uint8(1), "UTC")
+	f.Add(uint64(3), uint64(99), uint8(30), "Pacific/Kiritimati")
+	f.Fuzz(func(t *testing.T, s1, s2 uint64, maxOrders uint8, tz string) {
+		loc, err := time.LoadLocation(tz)
+		if err != nil || maxOrders == 0 {
+			t.Skip()
+		}
+		r := rand.New(rand.NewPCG(s1, s2))
+		m := &memStore{orders: map[string]order.Order{}}
+		for _, o := range customertest.History(r, "c1", int(maxOrders%40)+1, t0) {
+			if _, err := m.put(o, loc); err != nil && !errors.Is(err, ErrConflict) {
+				t.Fatal(err)
+			}
+		}
+		var all []order.Order
+		for _, o := range m.orders {
+			all = append(all, o)
+		}
+		if want := Recompute(all, loc); !reflect.DeepEqual(normalise(m.sum), normalise(want)) {
+			t.Fatalf("incremental summary\n%+v\n!= recomputed\n%+v", m.sum, want)
+		}
+	})
+}
