@@ -40,22 +40,13 @@ func SimulateMBGNBD(m MBGNBD, o SimOptions) ([]Customer, []float64) {
 }
 
 func simulateBetaGeo(r, alpha, a, b float64, modified bool, o SimOptions) ([]Customer, []float64) {
-	rng := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
-	cs := make([]Customer, o.N)
-	var hold []float64
-	if o.Holdout > 0 {
-		hold = make([]float64, o.N)
-	}
-	for i := range cs {
-		T := ageDraw(rng, o)
+	return simulate(o, 0x9e3779b97f4a7c15, func(rng *rand.Rand, end float64) []float64 {
 		lambda := gammaDraw(rng, r) / alpha
 		ga := gammaDraw(rng, a)
 		p := ga / (ga + gammaDraw(rng, b))
 		alive := !(modified && rng.Float64() < p)
 		var times []float64
-		t := 0.0
-		end := T + o.Holdout
-		for alive && lambda > 0 {
+		for t := 0.0; alive && lambda > 0; {
 			t += rng.ExpFloat64() / lambda
 			if t > end {
 				break
@@ -65,13 +56,8 @@ func simulateBetaGeo(r, alpha, a, b float64, modified bool, o SimOptions) ([]Cus
 				alive = false
 			}
 		}
-		var h float64
-		cs[i], h = summariseTimes(times, T, o.Resolution)
-		if hold != nil {
-			hold[i] = h
-		}
-	}
-	return cs, hold
+		return times
+	})
 }
 
 // SimulateParetoNBD draws customers from the Pareto/NBD process (Schmittlein,
@@ -79,21 +65,12 @@ func simulateBetaGeo(r, alpha, a, b float64, modified bool, o SimOptions) ([]Cus
 // an exponential lifetime with rate μ, purchases at Poisson rate λ while
 // alive.
 func SimulateParetoNBD(r, alpha, s, beta float64, o SimOptions) ([]Customer, []float64) {
-	rng := rand.New(rand.NewPCG(o.Seed, 0x2545f4914f6cdd1d))
-	cs := make([]Customer, o.N)
-	var hold []float64
-	if o.Holdout > 0 {
-		hold = make([]float64, o.N)
-	}
-	for i := range cs {
-		T := ageDraw(rng, o)
+	return simulate(o, 0x2545f4914f6cdd1d, func(rng *rand.Rand, end float64) []float64 {
 		lambda := gammaDraw(rng, r) / alpha
 		mu := gammaDraw(rng, s) / beta
-		life := math.Inf(1)
 		if mu > 0 {
-			life = rng.ExpFloat64() / mu
+			end = math.Min(end, rng.ExpFloat64()/mu) // the lifetime
 		}
-		end := math.Min(T+o.Holdout, life)
 		var times []float64
 		for t := 0.0; lambda > 0; {
 			t += rng.ExpFloat64() / lambda
@@ -102,8 +79,24 @@ func SimulateParetoNBD(r, alpha, s, beta float64, o SimOptions) ([]Customer, []f
 			}
 			times = append(times, t)
 		}
+		return times
+	})
+}
+
+// simulate draws o.N customers: each an age T, then the times of their
+// repeat purchases up to T + o.Holdout from purchases, summarised into the
+// calibration Customer and the holdout purchase count (nil without holdout).
+func simulate(o SimOptions, stream uint64, purchases func(rng *rand.Rand, end float64) []float64) ([]Customer, []float64) {
+	rng := rand.New(rand.NewPCG(o.Seed, stream))
+	cs := make([]Customer, o.N)
+	var hold []float64
+	if o.Holdout > 0 {
+		hold = make([]float64, o.N)
+	}
+	for i := range cs {
+		T := ageDraw(rng, o)
 		var h float64
-		cs[i], h = summariseTimes(times, T, o.Resolution)
+		cs[i], h = summariseTimes(purchases(rng, T+o.Holdout), T, o.Resolution)
 		if hold != nil {
 			hold[i] = h
 		}

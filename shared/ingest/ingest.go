@@ -220,8 +220,7 @@ func storeProblem(ctx context.Context, log *slog.Logger, orderID string, err err
 		}
 	}
 	log.ErrorContext(ctx, "store order", "order_id", orderID, "error", err)
-	p := unavailableProblem()
-	return p
+	return unavailableProblem()
 }
 
 func unavailableProblem() *httpapi.Problem {
