@@ -5,9 +5,17 @@ GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.n
 
 .PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv clean
 
-## test: lint, unit and integration tests (against DynamoDB Local and the SES emulator), CDK assertions
+# RACE are the packages with concurrency: the store's batches and its
+# integration tests, ingestion, the API's shop cache, the models' parallel
+# fits and scoring, the emulator launcher and the dev server's end-to-end
+# tests. make test runs them under the race detector, the rest without.
+RACE := ./shared/store/... ./shared/ingest/... ./shared/httpapi/... ./shared/clv/... ./internal/emulator/... ./scripts/devserver/...
+
+## test: lint, unit and integration tests (against DynamoDB Local and the SES emulator), CDK assertions;
+##       the packages in RACE under the race detector
 test: tools emulators lint
-	go test -count=1 ./...
+	go test -count=1 $$(go list ./... | grep -vxF -f <(go list $(RACE)))
+	go test -race -count=1 $(RACE)
 
 ## lint: gofmt, go vet, staticcheck and a clean go mod tidy
 lint:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -11,12 +12,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-)
-
-// Paths served by the ingest function (POST only).
-const (
-	pathOrders        = "/v1/orders"
-	pathShopifyOrders = "/v1/webhooks/shopify/orders"
 )
 
 // Stage-wide throttling of the HTTP API (all routes, all shops together).
@@ -44,24 +39,18 @@ var accessLogFields = map[string]string{
 	"error":              "$context.error.message",
 }
 
-// api is the public HTTP API and the functions behind its routes.
+// api is the public HTTP API. Functions attach their routes with addRoute.
 type api struct {
-	HTTP   awsapigatewayv2.HttpApi
-	Stage  awsapigatewayv2.HttpStage
-	Ingest awslambda.Function
+	HTTP  awsapigatewayv2.HttpApi
+	Stage awsapigatewayv2.HttpStage
+	// integrations holds one Lambda proxy integration per function, by the
+	// function's construct id, shared by all the function's routes.
+	integrations map[string]awsapigatewayv2integrations.HttpLambdaIntegration
 }
 
-// newAPI creates the ingest function with read/write access to the table,
-// and the HTTP API ($default stage, throttled, JSON access logs) routing
-// POST /v1/orders and POST /v1/webhooks/shopify/orders to it (payload 2.0).
-func newAPI(scope constructs.Construct, fns *functions, d *data) *api {
-	ingest := fns.newGo(goFunction{
-		Name:        "ingest",
-		Description: "winback: POST /v1/orders and the Shopify orders webhook",
-		Env:         map[string]*string{envTable: d.Table.TableName()},
-	})
-	d.Table.GrantReadWriteData(ingest)
-
+// newAPI creates the HTTP API with its $default stage (auto-deployed,
+// throttled, JSON access logs), without routes.
+func newAPI(scope constructs.Construct) *api {
 	httpAPI := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		Description: jsii.String("winback public API"),
 		// The default stage is added below, with throttling and access logs.
@@ -79,19 +68,31 @@ func newAPI(scope constructs.Construct, fns *functions, d *data) *api {
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})),
 	})
+	return &api{HTTP: httpAPI, Stage: stage, integrations: map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}}
+}
 
-	ingestIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Ingest"), ingest,
-		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-		})
-	for _, path := range []string{pathOrders, pathShopifyOrders} {
-		httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
-			Integration: ingestIntegration,
-		})
+// addRoute routes method and path to fn through a Lambda proxy integration
+// with payload format 2.0 (one integration per function, whatever its
+// number of routes); the integration grants API Gateway the invoke
+// permission per route.
+func (a *api) addRoute(method awsapigatewayv2.HttpMethod, path string, fn awslambda.IFunction) {
+	id := *fn.Node().Id()
+	integration, ok := a.integrations[id]
+	if !ok {
+		// "Ingest" for IngestFunction: the id the integration had before
+		// addRoute, so deployed stacks keep their integration.
+		name := strings.TrimSuffix(id, "Function")
+		integration = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(name), fn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+		a.integrations[id] = integration
 	}
-	return &api{HTTP: httpAPI, Stage: stage, Ingest: ingest}
+	a.HTTP.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String(path),
+		Methods:     &[]awsapigatewayv2.HttpMethod{method},
+		Integration: integration,
+	})
 }
 
 // accessLogSettings sends a stage's access logs to a CloudWatch log group.

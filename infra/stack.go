@@ -16,8 +16,9 @@ type WinbackStackProps struct {
 }
 
 // NewWinbackStack assembles the whole of winback, one concern per file:
-// data.go (the table), api.go (the HTTP API and its functions); functions.go
-// holds the helper every Go Lambda is created with.
+// data.go (the table), api.go (the HTTP API, to which each function
+// attaches its routes), ingest.go (the ingest function); functions.go holds
+// the helper every Go Lambda is created with.
 func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
 	assetDir := "bin"
@@ -34,7 +35,8 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 
 	fns := newFunctions(stack, assetDir)
 	data := newData(stack)
-	api := newAPI(stack, fns, data)
+	api := newAPI(stack)
+	newIngest(fns, data, api)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the HTTP API"),

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -130,6 +131,45 @@ func onlyID(t *testing.T, tpl map[string]any, typ string) string {
 	return ""
 }
 
+// functionID returns the logical id of the function newGo created for
+// name: its construct id is the capitalised name + "Function", to which
+// CDK appends a hash of the construct path.
+func functionID(t *testing.T, tpl map[string]any, name string) string {
+	t.Helper()
+	re := regexp.MustCompile("^" + strings.ToUpper(name[:1]) + name[1:] + "Function[0-9A-F]{8}$")
+	var ids []string
+	for id := range resources(tpl, "AWS::Lambda::Function") {
+		if re.MatchString(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("function %s: got logical ids %v, want one", name, ids)
+	}
+	return ids[0]
+}
+
+// matches reports whether the resource with logical id has the properties
+// (a CDK assertions pattern: objects match when they contain the given keys).
+func matches(tpl assertions.Template, typ, id string, properties map[string]any) bool {
+	found := tpl.FindResources(jsii.String(typ), map[string]any{"Properties": properties})
+	_, ok := (*found)[id]
+	return ok
+}
+
+// routesTo returns the route keys whose target is the integration.
+func routesTo(tpl map[string]any, integrationID string) []string {
+	var keys []string
+	for _, r := range resources(tpl, "AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		if reflect.DeepEqual(p["Target"], map[string]any{"Fn::Join": []any{"", []any{"integrations/", ref(integrationID)}}}) {
+			keys = append(keys, p["RouteKey"].(string))
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
 func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
 
@@ -190,64 +230,74 @@ func TestIngestFunction(t *testing.T) {
 	tpl, raw := template(t)
 	tableID := onlyID(t, raw, "AWS::DynamoDB::Table")
 
-	// THEN the only function is the ingest bootstrap on provided.al2023/arm64
-	check(t, "one function", func() { tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1)) })
-	check(t, "ingest function", func() {
-		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
-			"Runtime":       "provided.al2023",
-			"Architectures": []any{"arm64"},
-			"Handler":       "bootstrap",
-			"MemorySize":    256,
-			"Timeout":       10,
-			"Environment": map[string]any{"Variables": map[string]any{
-				"WINBACK_TABLE": ref(tableID),
-			}},
-			"LoggingConfig": assertions.Match_ObjectLike(&map[string]any{"LogFormat": "JSON"}),
-		})
-	})
-
-	// AND it logs to its own log group with a limited retention
-	fnID := onlyID(t, raw, "AWS::Lambda::Function")
-	fn := props(resources(raw, "AWS::Lambda::Function")[fnID])
-	logCfg, _ := fn["LoggingConfig"].(map[string]any)
-	lgRef, _ := logCfg["LogGroup"].(map[string]any)
-	lgID, _ := lgRef["Ref"].(string)
-	lg, ok := resources(raw, "AWS::Logs::LogGroup")[lgID]
-	if !ok {
-		t.Fatalf("function LoggingConfig.LogGroup = %v, want a Ref to a log group of the stack", logCfg["LogGroup"])
+	// THEN the ingest function is its bootstrap on provided.al2023/arm64
+	fnID := functionID(t, raw, "ingest")
+	if !matches(tpl, "AWS::Lambda::Function", fnID, map[string]any{
+		"Runtime":       "provided.al2023",
+		"Architectures": []any{"arm64"},
+		"Handler":       "bootstrap",
+		"MemorySize":    256,
+		"Timeout":       10,
+		"Environment": map[string]any{"Variables": map[string]any{
+			"WINBACK_TABLE": ref(tableID),
+		}},
+		"LoggingConfig": assertions.Match_ObjectLike(&map[string]any{"LogFormat": "JSON"}),
+	}) {
+		t.Errorf("ingest function %s: %v", fnID, props(resources(raw, "AWS::Lambda::Function")[fnID]))
 	}
-	if days, _ := props(lg)["RetentionInDays"].(float64); days < 1 || days > 90 {
-		t.Errorf("function log group RetentionInDays = %v, want 1..90", props(lg)["RetentionInDays"])
+}
+
+// TestFunctionLogs checks every function, whichever it is, for its own log
+// group of limited retention.
+func TestFunctionLogs(t *testing.T) {
+	_, raw := template(t)
+	for fnID, fn := range resources(raw, "AWS::Lambda::Function") {
+		logCfg, _ := props(fn)["LoggingConfig"].(map[string]any)
+		lgRef, _ := logCfg["LogGroup"].(map[string]any)
+		lgID, _ := lgRef["Ref"].(string)
+		lg, ok := resources(raw, "AWS::Logs::LogGroup")[lgID]
+		if !ok {
+			t.Errorf("%s: LoggingConfig.LogGroup = %v, want a Ref to a log group of the stack", fnID, logCfg["LogGroup"])
+			continue
+		}
+		if days, _ := props(lg)["RetentionInDays"].(float64); days < 1 || days > 90 {
+			t.Errorf("%s: log group RetentionInDays = %v, want 1..90", fnID, props(lg)["RetentionInDays"])
+		}
 	}
 }
 
 func TestRoutes(t *testing.T) {
 	// GIVEN the synthesized stack
 	tpl, raw := template(t)
-	fnID := onlyID(t, raw, "AWS::Lambda::Function")
+	fnID := functionID(t, raw, "ingest")
 
 	// THEN one Lambda proxy integration, payload 2.0, invokes the ingest function
-	check(t, "one integration", func() {
-		tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Integration"), jsii.Number(1))
-	})
-	check(t, "ingest integration", func() {
-		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Integration"), map[string]any{
-			"IntegrationType":      "AWS_PROXY",
-			"PayloadFormatVersion": "2.0",
-			"IntegrationUri":       getAtt(fnID, "Arn"),
-		})
-	})
-	integrationID := onlyID(t, raw, "AWS::ApiGatewayV2::Integration")
+	found := tpl.FindResources(jsii.String("AWS::ApiGatewayV2::Integration"), map[string]any{"Properties": map[string]any{
+		"IntegrationType":      "AWS_PROXY",
+		"PayloadFormatVersion": "2.0",
+		"IntegrationUri":       getAtt(fnID, "Arn"),
+	}})
+	if len(*found) != 1 {
+		t.Fatalf("%d payload 2.0 proxy integrations of the ingest function, want 1", len(*found))
+	}
+	var integrationID string
+	for id := range *found {
+		integrationID = id
+	}
 
 	// AND exactly the two POST routes target it
-	check(t, "two routes", func() { tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(2)) })
-	for _, key := range []string{"POST /v1/orders", "POST /v1/webhooks/shopify/orders"} {
-		check(t, key, func() {
-			tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{
-				"RouteKey": key,
-				"Target":   map[string]any{"Fn::Join": []any{"", []any{"integrations/", ref(integrationID)}}},
-			})
-		})
+	want := []string{"POST /v1/orders", "POST /v1/webhooks/shopify/orders"}
+	if got := routesTo(raw, integrationID); !slices.Equal(got, want) {
+		t.Errorf("routes to the ingest function: %v, want %v", got, want)
+	}
+
+	// AND every route of the API targets some function's integration
+	var routed int
+	for id := range resources(raw, "AWS::ApiGatewayV2::Integration") {
+		routed += len(routesTo(raw, id))
+	}
+	if all := len(resources(raw, "AWS::ApiGatewayV2::Route")); routed != all {
+		t.Errorf("%d of %d routes target an integration of the stack", routed, all)
 	}
 
 	// AND API Gateway may invoke the function for each route
@@ -301,7 +351,7 @@ func TestPermissions(t *testing.T) {
 	// GIVEN the synthesized stack
 	tpl, raw := template(t)
 	tableID := onlyID(t, raw, "AWS::DynamoDB::Table")
-	fnID := onlyID(t, raw, "AWS::Lambda::Function")
+	fnID := functionID(t, raw, "ingest")
 
 	// THEN no managed policy is created or attached
 	check(t, "no managed policies", func() {
@@ -314,8 +364,7 @@ func TestPermissions(t *testing.T) {
 	}
 
 	// AND no statement allows every action or every resource
-	var dynamoStatements []map[string]any
-	var dynamoRoles []any
+	dynamoActions := map[string][]string{} // DynamoDB actions allowed, by role logical id
 	for id, pol := range resources(raw, "AWS::IAM::Policy") {
 		doc, _ := props(pol)["PolicyDocument"].(map[string]any)
 		for _, s := range asList(doc["Statement"]) {
@@ -328,47 +377,62 @@ func TestPermissions(t *testing.T) {
 			if _, ok := st["NotResource"]; ok {
 				t.Errorf("policy %s uses NotResource", id)
 			}
+			var dynamo []string
 			for _, a := range asList(st["Action"]) {
 				act, _ := a.(string)
 				if act == "*" || strings.HasSuffix(act, ":*") {
 					t.Errorf("policy %s: action %q", id, act)
 				}
 				if strings.HasPrefix(act, "dynamodb:") {
-					dynamoStatements = append(dynamoStatements, st)
-					dynamoRoles = append(dynamoRoles, props(pol)["Roles"])
-					break
+					dynamo = append(dynamo, act)
 				}
+			}
+			if len(dynamo) == 0 {
+				continue
+			}
+			// AND DynamoDB access is allowed on the table only
+			if st["Effect"] != "Allow" {
+				t.Errorf("policy %s: dynamodb statement Effect = %v", id, st["Effect"])
+			}
+			for _, r := range asList(st["Resource"]) {
+				if !reflect.DeepEqual(r, getAtt(tableID, "Arn")) && !reflect.DeepEqual(r, ref("AWS::NoValue")) {
+					t.Errorf("policy %s: dynamodb resource %v, want only the table ARN %v", id, r, getAtt(tableID, "Arn"))
+				}
+			}
+			for _, role := range asList(props(pol)["Roles"]) {
+				r, _ := role.(map[string]any)
+				roleID, _ := r["Ref"].(string)
+				dynamoActions[roleID] = append(dynamoActions[roleID], dynamo...)
 			}
 		}
 	}
 
-	// AND the only DynamoDB access is the ingest role's read/write on the table
-	if len(dynamoStatements) != 1 {
-		t.Fatalf("got %d statements with dynamodb actions, want 1", len(dynamoStatements))
+	// AND the ingest function's role may read and write the table
+	fnRole, _ := props(resources(raw, "AWS::Lambda::Function")[fnID])["Role"].(map[string]any)
+	att, _ := fnRole["Fn::GetAtt"].([]any)
+	if len(att) != 2 {
+		t.Fatalf("ingest function Role = %v, want a GetAtt of a role of the stack", fnRole)
 	}
-	st := dynamoStatements[0]
-	if st["Effect"] != "Allow" {
-		t.Errorf("dynamodb statement Effect = %v", st["Effect"])
-	}
-	var actions []string
-	for _, a := range asList(st["Action"]) {
-		actions = append(actions, a.(string))
-	}
+	actions := dynamoActions[att[0].(string)]
 	for _, want := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
 		"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"} {
 		if !slices.Contains(actions, want) {
-			t.Errorf("dynamodb statement lacks %s (has %v)", want, actions)
+			t.Errorf("the ingest role lacks %s (has %v)", want, actions)
 		}
 	}
-	for _, r := range asList(st["Resource"]) {
-		if !reflect.DeepEqual(r, getAtt(tableID, "Arn")) && !reflect.DeepEqual(r, ref("AWS::NoValue")) {
-			t.Errorf("dynamodb statement resource %v, want only the table ARN %v", r, getAtt(tableID, "Arn"))
+
+	// AND only function roles have DynamoDB access
+	functionRoles := map[string]bool{}
+	for _, fn := range resources(raw, "AWS::Lambda::Function") {
+		r, _ := props(fn)["Role"].(map[string]any)
+		if att, _ := r["Fn::GetAtt"].([]any); len(att) == 2 {
+			functionRoles[att[0].(string)] = true
 		}
 	}
-	fnRole, _ := props(resources(raw, "AWS::Lambda::Function")[fnID])["Role"].(map[string]any)
-	att, _ := fnRole["Fn::GetAtt"].([]any)
-	if len(att) != 2 || !reflect.DeepEqual(dynamoRoles[0], []any{ref(att[0].(string))}) {
-		t.Errorf("dynamodb policy is attached to %v, want only the ingest function's role %v", dynamoRoles[0], fnRole)
+	for roleID := range dynamoActions {
+		if !functionRoles[roleID] {
+			t.Errorf("role %s is not a function's role but has dynamodb access", roleID)
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that the tools winback builds and tests with are installed:
-# Go (the version go.mod asks for), Node.js 18+ with npm (SES emulator, CDK
-# CLI), Java 17+ (DynamoDB Local), and curl, tar, flock, setsid, sha256sum.
+# Go (the version go.mod asks for), Node.js 18+ with npm (SES and SQS emulators,
+# CDK CLI), Java 17+ (DynamoDB Local), and curl, tar, flock, setsid, sha256sum.
 # Prints what to install for everything missing and exits 1; silent when all
 # is there (set VERBOSE=1 to see the versions).
 set -euo pipefail
@@ -51,14 +51,14 @@ else
 	fi
 fi
 
-# Node.js 18+ and npm: the SES emulator and the CDK CLI (scripts/node).
+# Node.js 18+ and npm: the SES and SQS emulators and the CDK CLI (scripts/node).
 if ! command -v node >/dev/null 2>&1; then
-	fail "Node.js 18+ is required for the SES emulator and the CDK CLI: apt-get install nodejs npm (or see https://nodejs.org)"
+	fail "Node.js 18+ is required for the SES and SQS emulators and the CDK CLI: apt-get install nodejs npm (or see https://nodejs.org)"
 else
 	node_have=$(node --version 2>/dev/null || true)
 	node_have=${node_have#v}
 	if [[ -z $node_have ]] || ! version_ge "$node_have" 18; then
-		fail "Node.js 18+ is required for the SES emulator and the CDK CLI, found '${node_have:-unknown}': see https://nodejs.org"
+		fail "Node.js 18+ is required for the SES and SQS emulators and the CDK CLI, found '${node_have:-unknown}': see https://nodejs.org"
 	else
 		ok "node $node_have"
 	fi

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The local stack: DynamoDB Local and the SES emulator (aws-ses-v2-local),
-# pinned, installed into the repository and run on loopback only.
+# The local stack: DynamoDB Local, the SES emulator (aws-ses-v2-local) and the
+# SQS emulator (local-aws-sqs), pinned, installed into the repository and run
+# on loopback only.
 #
 #   scripts/stack.sh install        npm ci in scripts/node (when stale) and DynamoDB Local into .local/dynamodb
 #   scripts/stack.sh install-cdk    the pinned CDK CLI (npm ci in scripts/node, when stale)
-#   scripts/stack.sh up             start both in the background (127.0.0.1:$DYNAMODB_PORT, 127.0.0.1:$SES_PORT)
+#   scripts/stack.sh up             start all three in the background
+#                                   (127.0.0.1:$DYNAMODB_PORT, 127.0.0.1:$SES_PORT, 127.0.0.1:$SQS_PORT)
 #   scripts/stack.sh down           stop them
 #   scripts/stack.sh status         what runs
-#   scripts/stack.sh run-dynamodb PORT   DynamoDB Local in the foreground (used by up and by shared/emulator)
+#   scripts/stack.sh run-dynamodb PORT   DynamoDB Local in the foreground (used by up and by internal/emulator)
 #   scripts/stack.sh run-ses PORT        the SES emulator in the foreground (idem)
+#   scripts/stack.sh run-sqs PORT        the SQS emulator in the foreground (idem; scripts/node/sqs-server.js)
 #
 # Environment: DYNAMODB_PORT (default 8000), SES_PORT (default 8005),
-# DYNAMODB_JAVA_OPTS (JVM options for DynamoDB Local, see cmd_run_dynamodb).
+# SQS_PORT (default 8010), DYNAMODB_JAVA_OPTS (JVM options for DynamoDB
+# Local, see cmd_run_dynamodb).
 # Everything lands in .local/ (gitignored): dynamodb/ (the emulator),
 # run/ (pid and log files), install.lock.
 set -euo pipefail
@@ -31,6 +35,7 @@ DDB_INTEGRITY="sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2Zl6JqlFdutaQhC
 
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 SES_PORT=${SES_PORT:-8005}
+SQS_PORT=${SQS_PORT:-8010}
 HOST=127.0.0.1
 
 log() { printf 'stack: %s\n' "$*" >&2; }
@@ -45,7 +50,7 @@ need() {
 }
 
 need_java() { need java "Java 17+ is required to run DynamoDB Local: apt-get install openjdk-17-jre-headless"; }
-need_node() { need node "Node.js 18+ and npm are required for the SES emulator and the CDK CLI: apt-get install nodejs npm"; }
+need_node() { need node "Node.js 18+ and npm are required for the SES and SQS emulators and the CDK CLI: apt-get install nodejs npm"; }
 need_npm() { need npm "npm is required to install the pinned Node tooling: apt-get install npm"; }
 
 # lock serialises installs: several 'go test' packages may call install at once.
@@ -56,13 +61,15 @@ lock() {
 	flock 9
 }
 
-# --- Node tooling (aws-ses-v2-local, aws-cdk) --------------------------------
+# --- Node tooling (aws-ses-v2-local, local-aws-sqs, aws-cdk) -----------------
 
 lock_sum() { sha256sum "$NODE_DIR/package-lock.json" | cut -d' ' -f1; }
 
 # node_modules_fresh: node_modules matches package-lock.json. A stamp written
 # after our own npm ci answers quickly; otherwise npm's hidden lockfile
-# (node_modules/.package-lock.json) is compared package by package.
+# (node_modules/.package-lock.json) is compared package by package, and each
+# package's own package.json must be there with that version: npm install
+# --package-lock-only rewrites the hidden lockfile without installing anything.
 node_modules_fresh() {
 	local stamp="$NODE_DIR/node_modules/.winback-lock.sha256" sum
 	sum=$(lock_sum)
@@ -76,6 +83,10 @@ node_modules_fresh() {
 			const h = have[k];
 			if (!h) { if (v.optional) continue; process.exit(1); }
 			if (h.version !== v.version || h.integrity !== v.integrity) process.exit(1);
+			if (v.link) continue;
+			let on;
+			try { on = require("./" + k + "/package.json"); } catch { if (v.optional) continue; process.exit(1); }
+			if (on.version !== v.version) process.exit(1);
 		}' 2>/dev/null); then
 		printf '%s\n' "$sum" >"$stamp"
 		return 0
@@ -88,7 +99,7 @@ install_node_modules() {
 	need_npm
 	need sha256sum "sha256sum (coreutils) is required"
 	node_modules_fresh && return 0
-	log "npm ci in scripts/node (aws-ses-v2-local, aws-cdk; pinned by package-lock.json)"
+	log "npm ci in scripts/node (aws-ses-v2-local, local-aws-sqs, aws-cdk; pinned by package-lock.json)"
 	# --include=dev: the tools are devDependencies, and NODE_ENV=production would drop them.
 	(cd "$NODE_DIR" && npm ci --include=dev --no-audit --no-fund --loglevel=error) ||
 		die "npm ci in scripts/node failed (is the npm registry reachable?)"
@@ -217,6 +228,17 @@ cmd_run_ses() {
 	exec node "$cli" --host "$HOST" --port "$port"
 }
 
+# cmd_run_sqs: local-aws-sqs through scripts/node/sqs-server.js (the package
+# is a library, not a CLI). It exits on SIGTERM/SIGINT; queues are in memory.
+cmd_run_sqs() {
+	local port=${1:-}
+	check_port "$port"
+	need_node
+	[[ -f "$NODE_DIR/node_modules/local-aws-sqs/dist/index.js" ]] ||
+		die "local-aws-sqs is not installed: run scripts/stack.sh install"
+	exec node "$NODE_DIR/sqs-server.js" "$port"
+}
+
 # ready NAME PORT: the emulator answers a real request.
 ready() {
 	local name=$1 port=$2
@@ -229,6 +251,12 @@ ready() {
 			-d '{}' 2>/dev/null
 		;;
 	ses) curl -fsS -m 2 -o /dev/null "http://$HOST:$port/health-check" 2>/dev/null ;;
+	sqs)
+		curl -fsS -m 2 -o /dev/null -X POST "http://$HOST:$port/" \
+			-H 'Content-Type: application/x-amz-json-1.0' \
+			-H 'X-Amz-Target: AmazonSQS.ListQueues' \
+			-d '{}' 2>/dev/null
+		;;
 	esac
 }
 
@@ -253,6 +281,7 @@ our_pid() {
 	case $name in
 	dynamodb) want='run-dynamodb|DynamoDBLocal' ;;
 	ses) want='run-ses|aws-ses-v2-local' ;;
+	sqs) want='run-sqs|sqs-server\.js' ;;
 	esac
 	if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && cmdline "$pid" | grep -Eq "$want"; then
 		printf '%s\n' "$pid"
@@ -274,7 +303,7 @@ check_free() {
 		if command -v ss >/dev/null 2>&1; then
 			ss -ltnpH "sport = :$port" 2>/dev/null | head -n 3 >&2 || true
 		fi
-		die "port $port (for $name) is already in use by another process: stop it, or choose other ports (DYNAMODB_PORT=... SES_PORT=...)"
+		die "port $port (for $name) is already in use by another process: stop it, or choose other ports (DYNAMODB_PORT=... SES_PORT=... SQS_PORT=...)"
 	fi
 }
 
@@ -320,7 +349,10 @@ wait_ready() {
 cmd_up() {
 	check_port "$DYNAMODB_PORT"
 	check_port "$SES_PORT"
+	check_port "$SQS_PORT"
 	[[ $DYNAMODB_PORT != "$SES_PORT" ]] || die "DYNAMODB_PORT and SES_PORT are both $SES_PORT"
+	[[ $DYNAMODB_PORT != "$SQS_PORT" ]] || die "DYNAMODB_PORT and SQS_PORT are both $SQS_PORT"
+	[[ $SES_PORT != "$SQS_PORT" ]] || die "SES_PORT and SQS_PORT are both $SQS_PORT"
 	need curl "curl is required: apt-get install curl"
 	need setsid "setsid (util-linux) is required: apt-get install util-linux"
 	need_java
@@ -328,11 +360,15 @@ cmd_up() {
 	(cmd_install)
 	check_free dynamodb "$DYNAMODB_PORT"
 	check_free ses "$SES_PORT"
+	check_free sqs "$SQS_PORT"
 	start dynamodb "$DYNAMODB_PORT"
 	start ses "$SES_PORT"
+	start sqs "$SQS_PORT"
 	wait_ready dynamodb "$DYNAMODB_PORT" 90
 	wait_ready ses "$SES_PORT" 30
-	log "DYNAMODB_ENDPOINT=http://$HOST:$DYNAMODB_PORT SES_ENDPOINT=http://$HOST:$SES_PORT (logs in .local/run/; scripts/stack.sh down stops them)"
+	wait_ready sqs "$SQS_PORT" 30
+	log "DYNAMODB_ENDPOINT=http://$HOST:$DYNAMODB_PORT SES_ENDPOINT=http://$HOST:$SES_PORT SQS_ENDPOINT=http://$HOST:$SQS_PORT" \
+		"(logs in .local/run/; scripts/stack.sh down stops them)"
 }
 
 stop() {
@@ -357,11 +393,12 @@ stop() {
 cmd_down() {
 	stop dynamodb
 	stop ses
+	stop sqs
 }
 
 cmd_status() {
 	local name pid port state rc=0
-	for name in dynamodb ses; do
+	for name in dynamodb ses sqs; do
 		if pid=$(our_pid "$name"); then
 			port=$(cat "$RUN_DIR/$name.port" 2>/dev/null || echo "?")
 			state="not answering"
@@ -396,6 +433,7 @@ main() {
 	status) cmd_status ;;
 	run-dynamodb) cmd_run_dynamodb "$@" ;;
 	run-ses) cmd_run_ses "$@" ;;
+	run-sqs) cmd_run_sqs "$@" ;;
 	-h | --help | help) usage ;;
 	*)
 		usage >&2

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/httpapi"
-	"github.com/winback/winback/shared/ingest"
 	"github.com/winback/winback/shared/store"
 )
 
@@ -30,7 +30,5 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
-	var router httpapi.Router
-	ingest.New(st, st, log).Routes(&router)
-	lambda.Start(router.Serve)
+	lambda.Start(httpapi.LambdaHandler(api.Routes(api.Deps{Store: st, Log: log})))
 }

@@ -1,7 +1,7 @@
 // Command devserver serves winback's HTTP API on 127.0.0.1:$PORT (8080 by
-// default) over the local stack: every request becomes the API Gateway
-// HTTP API v2.0 event the Lambda receives and goes through the very same
-// handler, so curl works locally exactly as against a deployment.
+// default) over the local stack: a plain http.Server over the very handler
+// (api.Routes) the Lambda serves through its API Gateway adapter, so curl
+// works locally exactly as against a deployment.
 package main
 
 import (
@@ -16,8 +16,7 @@ import (
 	"time"
 
 	"github.com/winback/winback/scripts/internal/localenv"
-	"github.com/winback/winback/shared/httpapi"
-	"github.com/winback/winback/shared/ingest"
+	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/store"
 )
 
@@ -31,9 +30,7 @@ func main() {
 
 // newHandler serves the API's routes over st, as the Lambda does.
 func newHandler(st *store.Store, log *slog.Logger) http.Handler {
-	var router httpapi.Router
-	ingest.New(st, st, log).Routes(&router)
-	return httpapi.NewServer(router.Serve)
+	return api.Routes(api.Deps{Store: st, Log: log})
 }
 
 func run(log *slog.Logger) error {

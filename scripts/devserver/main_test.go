@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/winback/winback/shared/emulator"
+	"github.com/winback/winback/internal/emulator"
 	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store"
 )
@@ -30,7 +30,8 @@ func TestREADMEExamples(t *testing.T) {
 	}
 	bodies := regexp.MustCompile(`(?s)-d '(\{.*?\})'`).FindAllSubmatch(readme, -1)
 	shopify := regexp.MustCompile(`(?s)BODY='(\{.*?\})'`).FindSubmatch(readme)
-	if len(bodies) < 2 || shopify == nil {
+	domain := regexp.MustCompile(`X-Shopify-Shop-Domain: ([a-z0-9.-]+)`).FindSubmatch(readme)
+	if len(bodies) < 2 || shopify == nil || domain == nil {
 		t.Fatalf("the README's curl examples were not found (%d bodies)", len(bodies))
 	}
 
@@ -41,8 +42,8 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.New(db, table)
-	euro, euroKey := createShop(t, st, "EUR", "Europe/Berlin")
-	dollar, _ := createShop(t, st, "USD", "UTC")
+	euro, euroKey := createShop(t, st, "EUR", "Europe/Berlin", "")
+	dollar, _ := createShop(t, st, "USD", "UTC", string(domain[1]))
 	srv := httptest.NewServer(newHandler(st, slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	defer srv.Close()
 
@@ -91,6 +92,7 @@ func TestREADMEExamples(t *testing.T) {
 	headers := map[string]string{
 		"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(mac.Sum(nil)),
 		"X-Shopify-Topic":       "orders/create",
+		"X-Shopify-Shop-Domain": string(domain[1]),
 		"X-Shopify-Webhook-Id":  "6f3c1a2e-0000-4000-8000-000000000001",
 	}
 	path := "/v1/webhooks/shopify/orders?shop=" + dollar.ID
@@ -104,11 +106,11 @@ func TestREADMEExamples(t *testing.T) {
 	}
 }
 
-func createShop(t *testing.T, st *store.Store, currency, tz string) (shop.Shop, string) {
+func createShop(t *testing.T, st *store.Store, currency, tz, shopifyDomain string) (shop.Shop, string) {
 	t.Helper()
 	cred := shop.NewCredentials()
 	sh := shop.Shop{ID: shop.NewID(), Name: "README", Currency: currency, Timezone: tz, Shards: 4,
-		WebhookSecret: cred.WebhookSecret, CreatedAt: time.Now().UTC()}
+		WebhookSecret: cred.WebhookSecret, ShopifyDomain: shopifyDomain, CreatedAt: time.Now().UTC()}
 	if err := st.CreateShop(context.Background(), sh, cred); err != nil {
 		t.Fatal(err)
 	}

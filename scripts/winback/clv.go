@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -16,18 +17,15 @@ import (
 	"github.com/winback/winback/shared/clv"
 )
 
-const clvUsage = `usage: winback clv <fit|evaluate|score> --transactions FILE.csv [flags]
-
-  fit       fit the models to the calibration period; prints JSON
-  evaluate  fit to the calibration period, forecast the holdout period
-            (--calibration-end .. --observation-end); prints JSON
-  score     score every customer as of --calibration-end; prints CSV
-            customer_id,frequency,recency,T,monetary,p_alive,expected_purchases,clv,next_purchase_date
-
-FILE.csv has the header customer_id,date,amount (dates YYYY-MM-DD, amounts >= 0).
+// clvHelp describes the transaction file every clv subcommand reads.
+const clvHelp = `FILE.csv has the header customer_id,date,amount (dates YYYY-MM-DD, amounts >= 0).
 Same-day purchases are one purchase; zero-value purchases count as purchases.
+`
 
-flags:
+// clvScoreHelp describes what "clv score" prints.
+const clvScoreHelp = `
+The CSV printed has the columns
+customer_id,frequency,recency,T,monetary,p_alive,expected_purchases,clv,next_purchase_date
 `
 
 // clvFlags are the flags of every clv subcommand.
@@ -44,76 +42,43 @@ type clvFlags struct {
 	nextCap      float64
 }
 
-func newCLVFlagSet(cmd string, stderr io.Writer) (*flag.FlagSet, *clvFlags) {
-	f := &clvFlags{}
-	fs := flag.NewFlagSet("clv "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.transactions, "transactions", "", "transaction log CSV (customer_id,date,amount); required")
-	fs.StringVar(&f.calEnd, "calibration-end", "", "last day of the calibration period, YYYY-MM-DD (default: observation end; required by evaluate)")
-	fs.StringVar(&f.obsEnd, "observation-end", "", "last day of data used, YYYY-MM-DD (default: the last transaction's day)")
-	fs.StringVar(&f.unit, "unit", "week", "time unit of the models: week or day")
-	defModel := "all"
-	if cmd == "score" {
-		defModel = "bgnbd"
+// clvCommand is "winback clv fit|evaluate|score".
+func clvCommand(cmd string) func(fs *flag.FlagSet) action {
+	return func(fs *flag.FlagSet) action {
+		f := &clvFlags{}
+		fs.StringVar(&f.transactions, "transactions", "", "transaction log CSV (customer_id,date,amount); required")
+		fs.StringVar(&f.calEnd, "calibration-end", "", "last day of the calibration period, YYYY-MM-DD (default: observation end; required by evaluate)")
+		fs.StringVar(&f.obsEnd, "observation-end", "", "last day of data used, YYYY-MM-DD (default: the last transaction's day)")
+		fs.StringVar(&f.unit, "unit", "week", "time unit of the models: week or day")
+		defModel := "all"
+		if cmd == "score" {
+			defModel = "bgnbd"
+		}
+		fs.StringVar(&f.model, "model", defModel, "bgnbd, mbgnbd, paretonbd, gammagamma or all (score: the transaction model; Gamma-Gamma is always used for spend)")
+		if cmd == "evaluate" {
+			fs.StringVar(&f.predictions, "predictions", "", "also write per-customer holdout predictions to this CSV (customer_id,actual,<model>...)")
+		}
+		if cmd == "score" {
+			fs.Float64Var(&f.horizon, "horizon", 365, "horizon of expected_purchases, in days")
+			fs.IntVar(&f.months, "months", 12, "CLV horizon in months (months of 4.345 weeks or 30 days, as lifetimes)")
+			fs.Float64Var(&f.discount, "discount", 0.01, "monthly discount rate of the CLV")
+			fs.Float64Var(&f.nextCap, "next-purchase-cap", 365, "how many days ahead next_purchase_date is looked for (empty when no purchase is expected by then)")
+		}
+		return func(_ context.Context, stdout io.Writer) error {
+			in, err := loadCLVInput(cmd, f)
+			if err != nil {
+				return err
+			}
+			switch cmd {
+			case "fit":
+				return clvFit(in, f, stdout)
+			case "evaluate":
+				return clvEvaluate(in, f, stdout)
+			default:
+				return clvScore(in, f, stdout)
+			}
+		}
 	}
-	fs.StringVar(&f.model, "model", defModel, "bgnbd, mbgnbd, paretonbd, gammagamma or all (score: the transaction model; Gamma-Gamma is always used for spend)")
-	if cmd == "evaluate" {
-		fs.StringVar(&f.predictions, "predictions", "", "also write per-customer holdout predictions to this CSV (customer_id,actual,<model>...)")
-	}
-	if cmd == "score" {
-		fs.Float64Var(&f.horizon, "horizon", 365, "horizon of expected_purchases, in days")
-		fs.IntVar(&f.months, "months", 12, "CLV horizon in months (months of 4.345 weeks or 30 days, as lifetimes)")
-		fs.Float64Var(&f.discount, "discount", 0.01, "monthly discount rate of the CLV")
-		fs.Float64Var(&f.nextCap, "next-purchase-cap", 365, "how many days ahead next_purchase_date is looked for (empty when no purchase is expected by then)")
-	}
-	fs.Usage = func() {
-		fmt.Fprint(stderr, clvUsage)
-		fs.PrintDefaults()
-	}
-	return fs, f
-}
-
-// runCLV runs "winback clv <fit|evaluate|score> ...".
-func runCLV(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, clvUsage)
-		return errors.New("clv: missing subcommand (fit, evaluate or score)")
-	}
-	cmd := args[0]
-	switch cmd {
-	case "fit", "evaluate", "score":
-	case "-h", "--help", "help":
-		fs, _ := newCLVFlagSet("fit", stdout)
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return nil
-	default:
-		fmt.Fprint(stderr, clvUsage)
-		return fmt.Errorf("clv: unknown subcommand %q (want fit, evaluate or score)", cmd)
-	}
-	fs, f := newCLVFlagSet(cmd, stderr)
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("clv %s: %w", cmd, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("clv %s: unexpected argument %q", cmd, fs.Arg(0))
-	}
-	in, err := loadCLVInput(cmd, f)
-	if err != nil {
-		return fmt.Errorf("clv %s: %w", cmd, err)
-	}
-	switch cmd {
-	case "fit":
-		err = clvFit(in, f, stdout)
-	case "evaluate":
-		err = clvEvaluate(in, f, stdout)
-	default:
-		err = clvScore(in, f, stdout)
-	}
-	if err != nil {
-		return fmt.Errorf("clv %s: %w", cmd, err)
-	}
-	return nil
 }
 
 // clvInput is a transaction file cut into model inputs.
@@ -125,7 +90,7 @@ type clvInput struct {
 
 func loadCLVInput(cmd string, f *clvFlags) (*clvInput, error) {
 	if f.transactions == "" {
-		return nil, errors.New("--transactions FILE.csv is required")
+		return nil, usageErrorf("--transactions FILE.csv is required")
 	}
 	unit, err := clv.ParseUnit(f.unit)
 	if err != nil {

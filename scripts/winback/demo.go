@@ -21,25 +21,30 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/winback/winback/scripts/internal/localenv"
+	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/clv"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/ingest"
+	"github.com/winback/winback/shared/order"
+	"github.com/winback/winback/shared/scoring"
 	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store"
 )
 
+// demoCommand is "winback demo".
+func demoCommand(fs *flag.FlagSet) action {
+	eventsDir := fs.String("events", "events", "folder of sample API Gateway events")
+	cdnow := fs.String("transactions", "testdata/cdnow/cdnow_sample_tx.csv", "transaction log ingested as orders (customer_id,date,amount)")
+	return func(ctx context.Context, stdout io.Writer) error {
+		return runDemo(ctx, *eventsDir, *cdnow, stdout)
+	}
+}
+
 // runDemo runs "winback demo": a fresh shop on the local stack, the sample
 // events replayed through the ingest Lambda's handler, the CDNOW sample
 // ingested as orders, and the models fitted on the stored summaries.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	eventsDir := fs.String("events", "events", "folder of sample API Gateway events")
-	cdnow := fs.String("transactions", "testdata/cdnow/cdnow_sample_tx.csv", "transaction log ingested as orders (customer_id,date,amount)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func runDemo(ctx context.Context, eventsDir, cdnow string, stdout io.Writer) error {
 	st, err := localenv.Store(ctx)
 	if err != nil {
 		return err
@@ -48,20 +53,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	sh.ShopifyDomain = "demo-shop.myshopify.com"
 	if err := st.CreateShop(ctx, sh, cred); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "== 1. Shop created in table %q at %s\n", localenv.Table(), localenv.DynamoDBEndpoint())
 	fmt.Fprintf(stdout, "   shop_id=%s api_key=%s…\n\n", sh.ID, cred.APIKey[:24])
 
-	var router httpapi.Router
-	ingest.New(st, st, slog.New(slog.NewJSONHandler(io.Discard, nil))).Routes(&router)
-	invoke := lambda.NewHandler(router.Serve)
+	handler := api.Routes(api.Deps{Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	invoke := lambda.NewHandler(httpapi.LambdaHandler(handler))
 
-	fmt.Fprintf(stdout, "== 2. Sample events from %s/ through the ingest handler\n", *eventsDir)
-	files, err := filepath.Glob(filepath.Join(*eventsDir, "*", "*.json"))
+	fmt.Fprintf(stdout, "== 2. Sample events from %s/ through the ingest handler\n", eventsDir)
+	files, err := filepath.Glob(filepath.Join(eventsDir, "*", "*.json"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no sample events under %s", *eventsDir)
+		return fmt.Errorf("no sample events under %s", eventsDir)
 	}
 	sort.Slice(files, func(i, j int) bool { return demoOrder(files[i]) < demoOrder(files[j]) })
 	for _, f := range files {
@@ -77,7 +82,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := json.Unmarshal(out, &resp); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "   %-48s → %d %s\n", strings.TrimPrefix(f, *eventsDir+"/"), resp.StatusCode, brief(resp.Body))
+		fmt.Fprintf(stdout, "   %-48s → %d %s\n", strings.TrimPrefix(f, eventsDir+"/"), resp.StatusCode, brief(resp.Body))
 	}
 
 	fmt.Fprintf(stdout, "\n   What was stored, per customer (summaries the nightly job reads):\n")
@@ -95,8 +100,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			s.PaidOrders, s.PurchaseDays, float64(s.TotalSpend)/100, float64(s.RepeatSpend)/100, strings.Join(items, ", "))
 	}
 
-	fmt.Fprintf(stdout, "\n== 3. %s ingested as orders, 100 per POST /v1/orders\n", *cdnow)
-	txs, err := readTransactions(*cdnow)
+	fmt.Fprintf(stdout, "\n== 3. %s ingested as orders, 100 per POST /v1/orders\n", cdnow)
+	txs, err := readTransactions(cdnow)
 	if err != nil {
 		return err
 	}
@@ -144,6 +149,7 @@ func readDemoEvent(path string, sh shop.Shop, apiKey string) ([]byte, error) {
 	if _, ok := ev.QueryStringParameters["shop"]; ok {
 		ev.QueryStringParameters["shop"] = sh.ID
 		ev.RawQueryString = "shop=" + sh.ID
+		ev.Headers["x-shopify-shop-domain"] = sh.ShopifyDomain
 		if !strings.Contains(path, "bad-signature") {
 			mac := hmac.New(sha256.New, []byte(sh.WebhookSecret))
 			mac.Write([]byte(ev.Body))
@@ -241,19 +247,13 @@ func ingestTransactions(ctx context.Context, invoke lambda.Handler, apiKey strin
 }
 
 // demoModels reads the shop's customer summaries shard by shard, as the
-// nightly job will, and fits the models on them.
+// nightly job will, and runs the scoring pipeline on them.
 func demoModels(ctx context.Context, stdout io.Writer, st *store.Store, sh shop.Shop) error {
 	asOf := time.Date(1998, 6, 30, 12, 0, 0, 0, time.UTC)
-	var cs []clv.Customer
 	var sums []customer.Summary
 	for n := range sh.Shards {
 		err := st.Customers(ctx, sh, n, func(s customer.Summary) error {
-			if !strings.HasPrefix(s.CustomerID, "cdnow-") {
-				return nil
-			}
-			if c, ok := s.BTYD(asOf, sh.Location(), 7); ok {
-				c.Monetary /= 100
-				cs = append(cs, c)
+			if strings.HasPrefix(s.CustomerID, "cdnow-") {
 				sums = append(sums, s)
 			}
 			return nil
@@ -262,27 +262,29 @@ func demoModels(ctx context.Context, stdout io.Writer, st *store.Store, sh shop.
 			return err
 		}
 	}
+	exp, _ := order.Exponent(sh.Currency)
+	cs := scoring.Inputs(sums, scoring.InputOptions{AsOf: asOf, Location: sh.Location(), Unit: clv.Week, Exponent: exp})
 	fmt.Fprintf(stdout, "== 4. Models fitted on the %d stored CDNOW customer summaries (weeks, as of %s)\n", len(cs), asOf.Format(time.DateOnly))
-	bg, fit := clv.FitBGNBD(clv.Group(cs), clv.FitOptions{})
+	m, err := scoring.Fit(cs)
+	if err != nil {
+		return err
+	}
+	bg, fit := m.Purchases, m.PurchasesFit
 	fmt.Fprintf(stdout, "   BG/NBD      r=%.3f α=%.3f a=%.3f b=%.3f  LL=%.1f  converged=%v  %.3f s\n",
 		bg.R, bg.Alpha, bg.A, bg.B, fit.LogLik, fit.Converged, fit.Seconds)
-	gg, gfit := clv.FitGammaGamma(clv.SpendCustomers(cs), clv.FitOptions{})
+	gg, gfit := m.Spend, m.SpendFit
 	fmt.Fprintf(stdout, "   Gamma-Gamma p=%.2f q=%.2f γ=%.2f  converged=%v  %.3f s\n", gg.P, gg.Q, gg.Gamma, gfit.Converged, gfit.Seconds)
 
-	scores := clv.ScoreCustomers(bg, gg, cs, clv.ScoreOptions{Months: 12, MonthlyDiscount: 0.01, Unit: clv.Week})
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
+	ranked := scoring.Rank(scoring.Score(m, cs, clv.ScoreOptions{Months: 12, MonthlyDiscount: 0.01, Unit: clv.Week}))
+	byID := make(map[string]customer.Summary, len(sums))
+	for _, s := range sums {
+		byID[s.CustomerID] = s
 	}
 	// Slipping away yet valuable: high churn risk among repeat buyers, by value.
-	sort.Slice(idx, func(a, b int) bool {
-		sa, sb := scores[idx[a]], scores[idx[b]]
-		return (1-sa.PAlive)*sums[idx[a]].MeanRepeatValue() > (1-sb.PAlive)*sums[idx[b]].MeanRepeatValue()
-	})
 	fmt.Fprintf(stdout, "\n   Valuable customers slipping away (win-back candidates):\n")
 	fmt.Fprintf(stdout, "   %-14s %6s %8s %10s %9s %10s\n", "customer", "orders", "last", "churn risk", "exp. 1y", "CLV 12m $")
-	for _, i := range idx[:8] {
-		s, sc := sums[i], scores[i]
+	for _, r := range ranked[:min(8, len(ranked))] {
+		s, sc := byID[r.Customer.ID], r.Score
 		fmt.Fprintf(stdout, "   %-14s %6d %8s %9.0f%% %9.2f %10.2f\n", s.CustomerID, s.PaidOrders, s.LastDay, 100*(1-sc.PAlive), sc.Expected, finite(sc.CLV))
 	}
 	fmt.Fprintf(stdout, "\nThe nightly job, win-back e-mails and the report come next (see the README's roadmap).\n")

@@ -2,6 +2,7 @@
 //
 //	go run ./scripts/winback shop create --name NAME
 //	go run ./scripts/winback clv fit --transactions FILE.csv
+//	go run ./scripts/winback -h
 package main
 
 import (
@@ -11,15 +12,38 @@ import (
 	"os"
 )
 
-const usage = `usage: winback <command> [arguments]
-
-commands:
-  table create            create the DynamoDB table (idempotent)
-  shop create --name N    create a shop; prints its id, API key and webhook secret once
-                          [--currency USD] [--timezone UTC] [--shards 16]
-  clv fit|evaluate|score  fit and apply the CLV models to a transaction CSV
-  demo                    the pipeline on the local stack (make demo starts the stack first)
-`
+// commands is the CLI: every command and subcommand, in usage order.
+var commands = &command{
+	name: "winback",
+	subs: []*command{
+		{name: "table", summary: "the DynamoDB table", subs: []*command{
+			{name: "create", summary: "create the DynamoDB table (idempotent; also in an AWS account when DYNAMODB_ENDPOINT is empty)",
+				flags: tableCreateCommand},
+		}},
+		{name: "shop", summary: "shops and their credentials", subs: []*command{
+			{name: "create", synopsis: "--name NAME [flags]",
+				summary: "create a shop; prints its id, API key and webhook secret once",
+				flags:   shopCreateCommand},
+			{name: "set-webhook-secret", synopsis: "--shop SHOP_ID --secret S [--shopify-domain D]",
+				summary: "set the secret Shopify signs a shop's webhooks with, and bind the shop's Shopify domain",
+				flags:   setWebhookSecretCommand},
+		}},
+		{name: "clv", summary: "fit and apply the CLV models to a transaction CSV", help: clvHelp, subs: []*command{
+			{name: "fit", synopsis: "--transactions FILE.csv [flags]",
+				summary: "fit the models to the calibration period; prints JSON",
+				help:    clvHelp, flags: clvCommand("fit")},
+			{name: "evaluate", synopsis: "--transactions FILE.csv --calibration-end DATE [flags]",
+				summary: "fit to the calibration period and forecast the holdout period up to --observation-end; prints JSON",
+				help:    clvHelp, flags: clvCommand("evaluate")},
+			{name: "score", synopsis: "--transactions FILE.csv [flags]",
+				summary: "score every customer as of --calibration-end; prints CSV",
+				help:    clvHelp + clvScoreHelp, flags: clvCommand("score")},
+		}},
+		{name: "demo", synopsis: "[flags]",
+			summary: "the pipeline on the local stack (make demo starts the stack first)",
+			flags:   demoCommand},
+	},
+}
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -28,25 +52,8 @@ func main() {
 	}
 }
 
+// run runs the command line args; usage asked for with -h goes to stdout,
+// usage after a mistake to stderr.
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("missing command")
-	}
-	ctx := context.Background()
-	switch args[0] {
-	case "table":
-		return runTable(ctx, args[1:], stdout)
-	case "shop":
-		return runShop(ctx, args[1:], stdout, stderr)
-	case "demo":
-		return runDemo(ctx, args[1:], stdout, stderr)
-	case "clv":
-		return runCLV(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return commands.exec(context.Background(), nil, args, stdout, stderr)
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/winback/winback/scripts/internal/localenv"
@@ -13,15 +14,14 @@ import (
 	"github.com/winback/winback/shared/shop"
 )
 
-// runTable runs "winback table create".
-func runTable(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) != 1 || args[0] != "create" {
-		return fmt.Errorf("usage: winback table create")
+// tableCreateCommand is "winback table create".
+func tableCreateCommand(*flag.FlagSet) action {
+	return func(ctx context.Context, stdout io.Writer) error {
+		if err := localenv.CreateTable(ctx); err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(map[string]string{"table": localenv.Table()})
 	}
-	if _, err := localenv.Store(ctx); err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(map[string]string{"table": localenv.Table()})
 }
 
 // newShopJSON is what "winback shop create" prints.
@@ -33,67 +33,84 @@ type newShopJSON struct {
 	Timezone      string `json:"timezone"`
 }
 
-const shopUsage = `usage: winback shop create --name NAME [--currency USD] [--timezone UTC] [--shards 16] [--webhook-secret S]
-       winback shop set-webhook-secret --shop SHOP_ID --secret S`
+const shopifyDomainHelp = "the shop's NAME.myshopify.com domain, which Shopify sends in X-Shopify-Shop-Domain; webhooks are refused until it is set"
 
-// runShop runs "winback shop create|set-webhook-secret ...".
-func runShop(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "set-webhook-secret" {
-		return runSetWebhookSecret(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%s", shopUsage)
-	}
-	fs := flag.NewFlagSet("shop create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// shopCreateCommand is "winback shop create".
+func shopCreateCommand(fs *flag.FlagSet) action {
 	name := fs.String("name", "", "the shop's name (required)")
 	currency := fs.String("currency", "USD", "ISO 4217 currency of the shop's orders")
 	tz := fs.String("timezone", "UTC", "IANA time zone that decides purchase days")
 	shards := fs.Int("shards", shop.DefaultShards, "partitions for the shop's customer summaries (1-100)")
 	secret := fs.String("webhook-secret", "", "Shopify's webhook signing secret (default: a generated one)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	domain := fs.String("shopify-domain", "", shopifyDomainHelp)
+	return func(ctx context.Context, stdout io.Writer) error {
+		if *name == "" {
+			return usageErrorf("--name is required")
+		}
+		sh, cred, err := newShop(*name, *currency, *tz, *shards, time.Now())
+		if err != nil {
+			return err
+		}
+		if *secret != "" {
+			sh.WebhookSecret, cred.WebhookSecret = *secret, *secret
+		}
+		if sh.ShopifyDomain, err = shopifyDomain(*domain); err != nil {
+			return err
+		}
+		st, err := localenv.Store(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.CreateShop(ctx, sh, cred); err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(newShopJSON{
+			ShopID: sh.ID, APIKey: cred.APIKey, WebhookSecret: cred.WebhookSecret,
+			Currency: sh.Currency, Timezone: sh.Timezone,
+		})
 	}
-	sh, cred, err := newShop(*name, *currency, *tz, *shards, time.Now())
-	if err != nil {
-		return err
-	}
-	if *secret != "" {
-		sh.WebhookSecret, cred.WebhookSecret = *secret, *secret
-	}
-	st, err := localenv.Store(ctx)
-	if err != nil {
-		return err
-	}
-	if err := st.CreateShop(ctx, sh, cred); err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(newShopJSON{
-		ShopID: sh.ID, APIKey: cred.APIKey, WebhookSecret: cred.WebhookSecret,
-		Currency: sh.Currency, Timezone: sh.Timezone,
-	})
 }
 
-// runSetWebhookSecret runs "winback shop set-webhook-secret --shop ID --secret S".
-func runSetWebhookSecret(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("shop set-webhook-secret", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// setWebhookSecretCommand is "winback shop set-webhook-secret".
+func setWebhookSecretCommand(fs *flag.FlagSet) action {
 	shopID := fs.String("shop", "", "the shop's id (required)")
 	secret := fs.String("secret", "", "the secret Shopify signs the shop's webhooks with (required)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	domain := fs.String("shopify-domain", "", shopifyDomainHelp+" (default: keep the one stored)")
+	return func(ctx context.Context, stdout io.Writer) error {
+		if *shopID == "" || *secret == "" {
+			return usageErrorf("--shop and --secret are required")
+		}
+		d, err := shopifyDomain(*domain)
+		if err != nil {
+			return err
+		}
+		st, err := localenv.Store(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.SetWebhookSecret(ctx, *shopID, *secret, d); err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(map[string]string{"shop_id": *shopID, "webhook_secret": "updated"})
 	}
-	if *shopID == "" || *secret == "" {
-		return fmt.Errorf("%s", shopUsage)
+}
+
+// shopifyDomain checks a --shopify-domain value and returns it in lower
+// case ("" stays "").
+func shopifyDomain(d string) (string, error) {
+	if d == "" {
+		return "", nil
 	}
-	st, err := localenv.Store(ctx)
-	if err != nil {
-		return err
+	d = strings.ToLower(strings.TrimSpace(d))
+	name, ok := strings.CutSuffix(d, ".myshopify.com")
+	valid := ok && name != "" && len(name) <= 63 && name[0] != '-' && name[len(name)-1] != '-'
+	for _, r := range name {
+		valid = valid && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-')
 	}
-	if err := st.SetWebhookSecret(ctx, *shopID, *secret); err != nil {
-		return err
+	if !valid {
+		return "", fmt.Errorf("--shopify-domain %q is not a NAME.myshopify.com domain", d)
 	}
-	return json.NewEncoder(stdout).Encode(map[string]string{"shop_id": *shopID, "webhook_secret": "updated"})
+	return d, nil
 }
 
 // newShop validates the settings and makes a shop with fresh credentials.

@@ -44,14 +44,50 @@ func TestNewShopValidatesSettings(t *testing.T) {
 }
 
 func TestShopCommandUsage(t *testing.T) {
-	var out, errOut bytes.Buffer
-	for _, args := range [][]string{{"shop"}, {"shop", "delete"}, {"shop", "set-webhook-secret", "--shop", "x"}} {
-		err := run(args, &out, &errOut)
-		if err == nil || !strings.Contains(err.Error(), "usage: winback shop create") {
-			t.Errorf("run(%v) = %v, want the usage", args, err)
+	tests := []struct {
+		args      []string
+		wantErr   string
+		wantUsage string
+	}{
+		{[]string{"shop"}, "missing subcommand", "winback shop create --name NAME"},
+		{[]string{"shop", "delete"}, `unknown subcommand "delete"`, "winback shop set-webhook-secret --shop SHOP_ID"},
+		{[]string{"shop", "set-webhook-secret", "--shop", "x"}, "--secret are required", "usage: winback shop set-webhook-secret"},
+		{[]string{"shop", "create", "--name", ""}, "--name is required", "usage: winback shop create"},
+		{[]string{"shop", "create", "--name", "Acme", "--shopify-domain", "acme.com"}, "--shopify-domain", ""},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		err := run(tt.args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("run(%q) = %v; want an error about %s", tt.args, err, tt.wantErr)
+		}
+		if !strings.Contains(errOut.String(), tt.wantUsage) {
+			t.Errorf("run(%q) printed %q to stderr; want the usage %q", tt.args, errOut.String(), tt.wantUsage)
 		}
 	}
-	if err := run([]string{"shop", "create", "--name", ""}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--name") {
-		t.Errorf("create without a name: %v", err)
+}
+
+func TestShopifyDomain(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"my-shop.myshopify.com", "my-shop.myshopify.com", true},
+		{"My-Shop.MyShopify.com", "my-shop.myshopify.com", true},
+		{" shop1.myshopify.com ", "shop1.myshopify.com", true},
+		{"myshopify.com", "", false},
+		{".myshopify.com", "", false},
+		{"shop.example.com", "", false},
+		{"a.b.myshopify.com", "", false},
+		{"-shop.myshopify.com", "", false},
+		{"shop_1.myshopify.com", "", false},
+		{"https://shop.myshopify.com", "", false},
+	}
+	for _, tt := range tests {
+		got, err := shopifyDomain(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("shopifyDomain(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
 	}
 }

@@ -57,7 +57,11 @@ type Problem struct {
 	Customers int
 	// Concurrent says LogLik may be called from several goroutines at
 	// once; the starts then run in parallel. Leave it false when LogLik
-	// keeps state or is itself parallel.
+	// keeps state. A LogLik that is itself parallel may set it too, and
+	// the goroutines then nest: whether that pays is a measurement, not a
+	// rule (it does for Pareto/NBD, see FitParetoNBD; BG/NBD and
+	// Gamma-Gamma run their starts in parallel only below parallelMin
+	// triples, where their likelihood passes are sequential).
 	Concurrent bool
 }
 
@@ -69,8 +73,11 @@ const maxLogParam = 40
 // of this package (and usable by any model with an analytic gradient).
 //
 // It searches in log-parameter space (theta = log(param)), so every
-// parameter stays positive, using gonum's BFGS from each start (in
-// parallel when Problem.Concurrent) and keeping the best optimum. The
+// parameter stays positive, from each start (in parallel when
+// Problem.Concurrent) and keeps the best optimum, converged ones first.
+// The search is gonum's Newton method when Problem.LogLikHess is set, with
+// BFGS from the same start as the fallback when Newton does not converge,
+// and gonum's BFGS otherwise. The
 // objective is the mean negative log-likelihood per customer, so
 // convergence thresholds do not depend on the data size; the reported
 // LogLik is the total, in the papers' units. A fit is Converged
@@ -81,9 +88,9 @@ const maxLogParam = 40
 // point); otherwise Status says why not.
 //
 // Standard errors come from the inverse of the observed information (the
-// Hessian of the negative total log-likelihood, by central differences of
-// the analytic gradient in log space, transformed to the natural scale by
-// the delta method). They are omitted when that matrix is not positive
+// Hessian of the negative total log-likelihood in log space: analytic when
+// LogLikHess is set, else by central differences of the analytic
+// gradient), transformed to the natural scale by the delta method. They are omitted when that matrix is not positive
 // definite, and Status then says so even for a converged fit: the data do
 // not pin every parameter down (e.g. nobody ever made a repeat purchase).
 //

@@ -43,9 +43,14 @@ func FitParetoNBD(d Data, opts FitOptions) (ParetoNBD, FitResult) {
 		Model: "paretonbd", Names: ParetoNBDNames, Customers: p.customers,
 		Starts: paretoStarts(p),
 		LogLik: ev.logLik,
-		// logLik is safe for concurrent use. It also splits large data
-		// over the cores itself, which keeps them busy when fewer starts
-		// than cores remain.
+		// logLik is safe for concurrent use, and from paretoChunkMin
+		// triples it also splits each pass over the cores itself. The
+		// starts still run in parallel: nested, the serial parts of each
+		// start (the per-T and per-x terms, the line searches, the
+		// standard errors) overlap with the others' passes. Measured on
+		// 2 cores, 23,570 triples: 0.37–0.45 s nested, 0.63 s with
+		// sequential starts, 0.85 s with a sequential likelihood; 8,595
+		// triples: 0.11 s, 0.13 s, 0.12–0.26 s.
 		Concurrent: true,
 	}, opts)
 	res.Seconds = time.Since(start).Seconds()

@@ -33,6 +33,12 @@ var ErrConflict = errors.New("order conflicts with the stored order")
 // reason) when next cannot be an update of prev: another customer, another
 // creation time or currency, or a refunded or cancelled order coming back
 // to life without a newer updated_at.
+//
+// Two changes of customer are allowed. A guest order linked to an account
+// afterwards (Reattributed) is an update that moves the order. A version
+// still carrying the guest id that arrives after the move is Stale when it
+// is older (by updated_at) than the stored one, and a conflict otherwise:
+// a guest version never takes the order back from the account.
 func Classify(prev *order.Order, next order.Order) (Change, error) {
 	if prev == nil {
 		return Created, nil
@@ -40,9 +46,17 @@ func Classify(prev *order.Order, next order.Order) (Change, error) {
 	if prev.Hash() == next.Hash() {
 		return Unchanged, nil
 	}
+	guestAfterLink := false
+	if prev.Customer.ID != next.Customer.ID {
+		switch {
+		case Reattributed(*prev, next):
+		case IsGuest(next.Customer.ID) && !IsGuest(prev.Customer.ID):
+			guestAfterLink = true
+		default:
+			return "", fmt.Errorf("%w: order %s belongs to another customer", ErrConflict, next.ID)
+		}
+	}
 	switch {
-	case prev.Customer.ID != next.Customer.ID:
-		return "", fmt.Errorf("%w: order %s belongs to another customer", ErrConflict, next.ID)
 	case !prev.CreatedAt.Equal(next.CreatedAt):
 		return "", fmt.Errorf("%w: order %s has a different created_at", ErrConflict, next.ID)
 	case prev.Currency != next.Currency:
@@ -51,6 +65,9 @@ func Classify(prev *order.Order, next order.Order) (Change, error) {
 	bothVersioned := !prev.UpdatedAt.IsZero() && !next.UpdatedAt.IsZero()
 	if bothVersioned && next.UpdatedAt.Before(prev.UpdatedAt) {
 		return Stale, nil
+	}
+	if guestAfterLink {
+		return "", fmt.Errorf("%w: order %s was linked to a customer account and cannot return to a guest", ErrConflict, next.ID)
 	}
 	if final(prev.Status) && !final(next.Status) && !(bothVersioned && next.UpdatedAt.After(prev.UpdatedAt)) {
 		return "", fmt.Errorf("%w: order %s is %s and cannot become %s", ErrConflict, next.ID, prev.Status, next.Status)

@@ -4,10 +4,11 @@
 // items bought).
 //
 // A summary is a pure function of the customer's stored orders. It keeps one
-// small entry per order (time, net value, status) and derives every figure
-// from those entries, so folding in a new, re-sent, late or updated order is
-// exact: Apply(s, o) equals Recompute over the same set of orders, whatever
-// the order of arrival.
+// small entry per order (time, net value, status), named by the order's
+// fixed-length OrderKey, and derives every figure from those entries, so
+// folding in a new, re-sent, late or updated order is exact: Apply(s, o)
+// equals Recompute over the same set of orders, whatever the order of
+// arrival. Fold is what a store does with a group of orders of one customer.
 package customer
 
 import (
@@ -30,11 +31,11 @@ type Entry struct {
 // Counted reports whether the entry counts as a purchase.
 func (e Entry) Counted() bool { return e.Status == order.StatusPaid }
 
-// Ref identifies an order by creation time, then id: the order in which
+// Ref identifies an order by creation time, then key: the order in which
 // "latest" is decided.
 type Ref struct {
-	At      int64
-	OrderID string
+	At  int64
+	Key string // OrderKey of the order id
 }
 
 // after reports whether r comes strictly after o.
@@ -42,7 +43,7 @@ func (r Ref) after(o Ref) bool {
 	if r.At != o.At {
 		return r.At > o.At
 	}
-	return r.OrderID > o.OrderID
+	return r.Key > o.Key
 }
 
 // Summary is one customer's purchase history, reduced.
@@ -56,10 +57,11 @@ type Summary struct {
 	AcceptsMarketing bool
 	ProfileFrom      Ref
 
-	// Orders holds every order of the customer, by order id.
+	// Orders holds an entry for every order of the customer, by OrderKey.
 	Orders map[string]Entry
 
-	// LastItems are the line items of the latest counted order (LastItemsFrom).
+	// LastItems are the line items of the latest counted order, whose id
+	// is LastItemsFrom.
 	LastItems     []order.LineItem
 	LastItemsFrom string
 
@@ -96,42 +98,89 @@ func EntryOf(o order.Order) Entry {
 	return Entry{At: o.CreatedAt.Unix(), Net: o.Net(), Status: o.Status}
 }
 
-func refOf(o order.Order) Ref { return Ref{At: o.CreatedAt.Unix(), OrderID: o.ID} }
+func refOf(o order.Order) Ref { return Ref{At: o.CreatedAt.Unix(), Key: OrderKey(o.ID)} }
 
 // Apply folds order o (new, or a new version of a known order) into s and
-// re-derives the figures in loc. When o was the source of LastItems and no
-// longer counts, the items must come from another stored order: Apply then
-// returns that order's id in needItemsOf, and the caller completes the
-// summary with SetLastItems. s is not modified; the result shares nothing
-// mutable with it.
-func Apply(s Summary, o order.Order, loc *time.Location) (out Summary, needItemsOf string) {
-	out = s.clone()
-	if out.Orders == nil {
-		out.Orders = map[string]Entry{}
-	}
+// re-derives the figures in loc. When the latest counted order or the
+// latest order is another one whose items or profile s does not hold
+// (o was their source and no longer counts, say), Missing names it and the
+// caller completes the summary with Complete. s is not modified; the
+// result shares nothing mutable with it.
+func Apply(s Summary, o order.Order, loc *time.Location) Summary {
+	out := s.clone()
 	out.CustomerID = o.Customer.ID
 	out.Currency = o.Currency
-	out.Orders[o.ID] = EntryOf(o)
-
 	r := refOf(o)
-	if out.ProfileFrom.OrderID == "" || out.ProfileFrom.OrderID == o.ID || r.after(out.ProfileFrom) {
-		out.Email = o.Customer.Email
-		out.FirstName = o.Customer.FirstName
-		out.AcceptsMarketing = o.Customer.AcceptsMarketing
-		out.ProfileFrom = r
+	out.Orders[r.Key] = EntryOf(o)
+	if out.ProfileFrom.Key == "" || out.ProfileFrom.Key == r.Key || r.after(out.ProfileFrom) {
+		out.setProfile(o)
 	}
-
-	latest := out.latestCounted()
-	switch {
-	case latest == "":
-		out.LastItems, out.LastItemsFrom = nil, ""
-	case latest == o.ID:
+	if out.LatestPaid() == r.Key {
 		out.SetLastItems(o.ID, o.LineItems)
-	case latest != out.LastItemsFrom:
-		needItemsOf = latest
 	}
-	out.Derive(loc)
-	return out, needItemsOf
+	out.settle(loc)
+	return out
+}
+
+// Remove takes the order with key k out of s (it moved to another
+// customer) and re-derives the figures in loc; like Apply, it may leave
+// items or profile to Complete. A summary left without orders is empty
+// but for its CustomerID: the customer no longer exists.
+func Remove(s Summary, k string, loc *time.Location) Summary {
+	out := s.clone()
+	delete(out.Orders, k)
+	if len(out.Orders) == 0 {
+		return Summary{CustomerID: s.CustomerID, Orders: map[string]Entry{}}
+	}
+	out.settle(loc)
+	return out
+}
+
+// settle clears the last items when nothing counts any more and derives
+// the figures.
+func (s *Summary) settle(loc *time.Location) {
+	if s.LatestPaid() == "" {
+		s.LastItems, s.LastItemsFrom = nil, ""
+	}
+	s.Derive(loc)
+}
+
+// Missing lists the keys of orders whose content s still needs: the
+// latest counted order when LastItems come from another, and the latest
+// order when the profile does.
+func (s Summary) Missing() []string {
+	var keys []string
+	if k := s.LatestPaid(); k != "" && (s.LastItemsFrom == "" || OrderKey(s.LastItemsFrom) != k) {
+		keys = append(keys, k)
+	}
+	if r := s.latest(); r.Key != "" && r != s.ProfileFrom && (len(keys) == 0 || keys[0] != r.Key) {
+		keys = append(keys, r.Key)
+	}
+	return keys
+}
+
+// Complete takes what s is Missing from o, a stored order of the customer.
+func (s *Summary) Complete(o order.Order) {
+	if o.Customer.ID != s.CustomerID {
+		return
+	}
+	k := OrderKey(o.ID)
+	if _, ok := s.Orders[k]; !ok {
+		return
+	}
+	if s.LatestPaid() == k {
+		s.SetLastItems(o.ID, o.LineItems)
+	}
+	if s.latest().Key == k {
+		s.setProfile(o)
+	}
+}
+
+func (s *Summary) setProfile(o order.Order) {
+	s.Email = o.Customer.Email
+	s.FirstName = o.Customer.FirstName
+	s.AcceptsMarketing = o.Customer.AcceptsMarketing
+	s.ProfileFrom = refOf(o)
 }
 
 // SetLastItems records the line items of order id as the latest purchase's.
@@ -149,41 +198,49 @@ func Recompute(orders []order.Order, loc *time.Location) Summary {
 	var s Summary
 	s.Orders = map[string]Entry{}
 	var latest order.Order
-	haveLatest := false
+	var latestRef Ref
 	for _, o := range orders {
 		s.CustomerID, s.Currency = o.Customer.ID, o.Currency
-		s.Orders[o.ID] = EntryOf(o)
-		if r := refOf(o); s.ProfileFrom.OrderID == "" || r.after(s.ProfileFrom) {
-			s.Email, s.FirstName, s.AcceptsMarketing = o.Customer.Email, o.Customer.FirstName, o.Customer.AcceptsMarketing
-			s.ProfileFrom = r
+		r := refOf(o)
+		s.Orders[r.Key] = EntryOf(o)
+		if s.ProfileFrom.Key == "" || r.after(s.ProfileFrom) {
+			s.setProfile(o)
 		}
-		if o.Counted() && (!haveLatest || refOf(o).after(refOf(latest))) {
-			latest, haveLatest = o, true
+		if o.Counted() && (latestRef.Key == "" || r.after(latestRef)) {
+			latest, latestRef = o, r
 		}
 	}
-	if haveLatest {
+	if latestRef.Key != "" {
 		s.SetLastItems(latest.ID, latest.LineItems)
 	}
 	s.Derive(loc)
 	return s
 }
 
-// LatestPaid is the id of the customer's latest counted order ("" if none):
-// the order LastItems must come from.
-func (s Summary) LatestPaid() string { return s.latestCounted() }
-
-// latestCounted is the id of the latest counted order, "" if none.
-func (s Summary) latestCounted() string {
+// LatestPaid is the key of the customer's latest counted order ("" if
+// none): the order LastItems must come from.
+func (s Summary) LatestPaid() string {
 	var best Ref
-	for id, e := range s.Orders {
+	for k, e := range s.Orders {
 		if !e.Counted() {
 			continue
 		}
-		if r := (Ref{At: e.At, OrderID: id}); best.OrderID == "" || r.after(best) {
+		if r := (Ref{At: e.At, Key: k}); best.Key == "" || r.after(best) {
 			best = r
 		}
 	}
-	return best.OrderID
+	return best.Key
+}
+
+// latest is the customer's latest order of any status: the profile's source.
+func (s Summary) latest() Ref {
+	var best Ref
+	for k, e := range s.Orders {
+		if r := (Ref{At: e.At, Key: k}); best.Key == "" || r.after(best) {
+			best = r
+		}
+	}
+	return best
 }
 
 // Derive recomputes the purchase figures from Orders; purchase days are

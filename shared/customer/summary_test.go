@@ -60,8 +60,8 @@ func TestDeriveCountsDaysInShopTimezone(t *testing.T) {
 			if got := s.MeanRepeatValue(); got != float64(tc.repeatSpend)/float64(tc.repeat) {
 				t.Fatalf("mean repeat value %v", got)
 			}
-			if s.ProfileFrom.OrderID != "e" {
-				t.Fatalf("profile from %q, want the latest order e", s.ProfileFrom.OrderID)
+			if s.ProfileFrom.Key != OrderKey("e") {
+				t.Fatalf("profile from %q, want the latest order e", s.ProfileFrom.Key)
 			}
 		})
 	}
@@ -78,6 +78,10 @@ func TestClassify(t *testing.T) {
 	yen := paid
 	yen.Currency = "JPY"
 	bumped := withVersion(paid, time.Hour)
+	guest := paid
+	guest.Customer.ID = order.GuestCustomerID("c1@example.com")
+	otherGuest := paid
+	otherGuest.Customer.ID = order.GuestCustomerID("someone@example.com")
 
 	tests := []struct {
 		name    string
@@ -96,6 +100,13 @@ func TestClassify(t *testing.T) {
 		{"another customer", &paid, other, "", true},
 		{"another created_at", &paid, moved, "", true},
 		{"another currency", &paid, yen, "", true},
+		{"guest order linked to an account", &guest, paid, Updated, false},
+		{"guest order linked, late older version", ptr(withVersion(guest, 2*time.Hour)), withVersion(paid, time.Hour), Stale, false},
+		{"guest version after the link, older", ptr(withVersion(paid, 2*time.Hour)), withVersion(guest, time.Hour), Stale, false},
+		{"guest version after the link, newer", ptr(withVersion(paid, time.Hour)), withVersion(guest, 2*time.Hour), "", true},
+		{"guest version after the link, unversioned", &paid, guest, "", true},
+		{"guest to another guest", &guest, otherGuest, "", true},
+		{"guest linked with another created_at", &guest, moved, "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,49 +126,88 @@ func TestClassify(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// memStore plays the store's part: the stored orders and the summary, with
-// Classify deciding and Apply folding.
+// memStore plays the store's part: the stored orders, by key, and the
+// summaries, with Fold deciding and folding.
 type memStore struct {
 	orders map[string]order.Order
-	sum    Summary
+	sums   map[string]Summary
 }
 
-func (m *memStore) put(o order.Order, loc *time.Location) (Change, error) {
-	var prev *order.Order
-	if p, ok := m.orders[o.ID]; ok {
-		prev = &p
+func newMemStore() *memStore {
+	return &memStore{orders: map[string]order.Order{}, sums: map[string]Summary{}}
+}
+
+// put stores a group of orders of one customer as a store does.
+func (m *memStore) put(group []order.Order, loc *time.Location) []Outcome {
+	stored := map[string]order.Order{}
+	for _, o := range group {
+		if p, ok := m.orders[OrderKey(o.ID)]; ok {
+			stored[OrderKey(o.ID)] = p
+		}
 	}
-	ch, err := Classify(prev, o)
-	if err != nil || ch == Unchanged || ch == Stale {
-		return ch, err
+	p := Fold(stored, m.sums, group, loc)
+	for _, k := range p.Missing() {
+		p.Complete(m.orders[k])
 	}
-	next, need := Apply(m.sum, o, loc)
-	if need != "" {
-		next.SetLastItems(need, m.orders[need].LineItems)
+	for _, k := range p.Dirty {
+		m.orders[k] = p.Orders[k]
 	}
-	m.orders[o.ID] = o
-	m.sum = next
-	return ch, nil
+	for id, s := range p.Summaries {
+		if len(s.Orders) == 0 {
+			delete(m.sums, id)
+		} else {
+			m.sums[id] = s
+		}
+	}
+	return p.Outcomes
+}
+
+// check compares every summary with a recomputation from the stored orders.
+func (m *memStore) check(t *testing.T, loc *time.Location) {
+	t.Helper()
+	byCustomer := map[string][]order.Order{}
+	for _, o := range m.orders {
+		byCustomer[o.Customer.ID] = append(byCustomer[o.Customer.ID], o)
+	}
+	if len(byCustomer) != len(m.sums) {
+		t.Fatalf("%d summaries for %d customers", len(m.sums), len(byCustomer))
+	}
+	for id, orders := range byCustomer {
+		if got, want := normalise(m.sums[id]), normalise(Recompute(orders, loc)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("customer %s: incremental summary\n%+v\n!= recomputed\n%+v", id, got, want)
+		}
+	}
+}
+
+// deliver puts a stream one order at a time, or in runs of up to group
+// consecutive orders of one customer.
+func (m *memStore) deliver(t *testing.T, r *rand.Rand, stream []order.Order, group int, loc *time.Location) {
+	t.Helper()
+	for len(stream) > 0 {
+		n := 1
+		for n < min(1+r.IntN(group), len(stream)) && stream[n].Customer.ID == stream[0].Customer.ID {
+			n++
+		}
+		for _, out := range m.put(stream[:n], loc) {
+			if out.Err != nil && !errors.Is(out.Err, ErrConflict) {
+				t.Fatal(out.Err)
+			}
+		}
+		stream = stream[n:]
+	}
 }
 
 func TestApplyEqualsRecomputeWhateverTheArrivalOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	for run := range 2000 {
-		m := &memStore{orders: map[string]order.Order{}}
-		for _, o := range customertest.History(r, "c1", 8, t0) {
-			if _, err := m.put(o, loc); err != nil && !errors.Is(err, ErrConflict) {
-				t.Fatal(err)
-			}
+		m := newMemStore()
+		stream := customertest.History(r, "c1", 8, t0)
+		if run%2 == 1 {
+			stream = customertest.Linked(stream, order.GuestCustomerID("c1@example.com"))
 		}
-		var all []order.Order
-		for _, o := range m.orders {
-			all = append(all, o)
-		}
-		want := Recompute(all, loc)
-		if !reflect.DeepEqual(normalise(m.sum), normalise(want)) {
-			t.Fatalf("run %d: incremental summary\n%+v\n!= recomputed\n%+v", run, m.sum, want)
-		}
+		m.deliver(t, r, stream, 1+run%4*3, loc)
+		m.check(t, loc)
 	}
 }
 
@@ -171,14 +221,16 @@ func normalise(s Summary) Summary {
 func TestApplyDoesNotMutateItsInput(t *testing.T) {
 	s := Recompute([]order.Order{mk("a", t0, 100, order.StatusPaid)}, time.UTC)
 	before := fmt.Sprintf("%+v", s)
-	_, _ = Apply(s, mk("b", t0.Add(time.Hour), 200, order.StatusPaid), time.UTC)
+	_ = Apply(s, mk("b", t0.Add(time.Hour), 200, order.StatusPaid), time.UTC)
+	_ = Remove(s, OrderKey("a"), time.UTC)
 	if after := fmt.Sprintf("%+v", s); after != before {
 		t.Fatalf("Apply changed its input:\n%s\n%s", before, after)
 	}
 }
 
-// FuzzApplyEqualsRecompute lets the fuzzer pick the histories, the arrival
-// order and the time zone: the folded summary must equal the recomputation.
+// FuzzApplyEqualsRecompute lets the fuzzer pick the histories (with guest
+// checkouts linked to the account or not), the arrival order, the grouping
+// and the time zone: every folded summary must equal the recomputation.
 func FuzzApplyEqualsRecompute(f *testing.F) {
 	f.Add(uint64(1), uint64(2), uint8(8), "Europe/Berlin")
 	f.Add(uint64(42), uint64(7), uint8(1), "UTC")
@@ -189,18 +241,12 @@ func FuzzApplyEqualsRecompute(f *testing.F) {
 			t.Skip()
 		}
 		r := rand.New(rand.NewPCG(s1, s2))
-		m := &memStore{orders: map[string]order.Order{}}
-		for _, o := range customertest.History(r, "c1", int(maxOrders%40)+1, t0) {
-			if _, err := m.put(o, loc); err != nil && !errors.Is(err, ErrConflict) {
-				t.Fatal(err)
-			}
+		m := newMemStore()
+		stream := customertest.History(r, "c1", int(maxOrders%40)+1, t0)
+		if maxOrders%2 == 0 {
+			stream = customertest.Linked(stream, order.GuestCustomerID("c1@example.com"))
 		}
-		var all []order.Order
-		for _, o := range m.orders {
-			all = append(all, o)
-		}
-		if want := Recompute(all, loc); !reflect.DeepEqual(normalise(m.sum), normalise(want)) {
-			t.Fatalf("incremental summary\n%+v\n!= recomputed\n%+v", m.sum, want)
-		}
+		m.deliver(t, r, stream, 1+int(maxOrders%4)*3, loc)
+		m.check(t, loc)
 	})
 }

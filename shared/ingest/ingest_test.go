@@ -1,4 +1,4 @@
-package ingest
+package ingest_test
 
 import (
 	"context"
@@ -19,8 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/winback/winback/shared/emulator"
+	"github.com/winback/winback/internal/emulator"
+	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/httpapi"
+	"github.com/winback/winback/shared/ingest"
 	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store"
 )
@@ -30,16 +32,17 @@ const (
 	sampleKey           = "wbk_sampleevents0001_sample-events-secret-not-for-production-use"
 	sampleShopID        = "shop_sampleevent"
 	sampleWebhookSecret = "whsec-sample-events-only"
+	sampleShopDomain    = "sample-events.myshopify.com"
 )
 
 var tableSeq atomic.Int64
 
 type fixture struct {
-	router httpapi.Router
-	st     *store.Store
-	sh     shop.Shop
-	db     *dynamodb.Client
-	table  string
+	handler http.Handler
+	st      *store.Store
+	sh      shop.Shop
+	db      *dynamodb.Client
+	table   string
 }
 
 // newFixture provisions the sample events' shop in a fresh table on
@@ -58,15 +61,16 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	sh := shop.Shop{ID: sampleShopID, Name: "Sample events", Currency: "USD", Timezone: "America/New_York",
-		Shards: 4, WebhookSecret: sampleWebhookSecret, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		Shards: 4, WebhookSecret: sampleWebhookSecret, ShopifyDomain: sampleShopDomain, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cred := shop.Credentials{KeyID: keyID, KeyHash: shop.HashSecret(secret)}
 	if err := st.CreateShop(ctx, sh, cred); err != nil {
 		t.Fatal(err)
 	}
-	h := New(st, st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	h.now = func() time.Time { return time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC) }
 	f := &fixture{st: st, sh: sh, db: db, table: table}
-	h.Routes(&f.router)
+	f.handler = api.Routes(api.Deps{
+		Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Now: func() time.Time { return time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC) },
+	})
 	return f
 }
 
@@ -74,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 // wrapper, exactly as the deployed function receives it.
 func (f *fixture) invoke(t *testing.T, payload []byte) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	out, err := lambda.NewHandler(f.router.Serve).Invoke(context.Background(), payload)
+	out, err := lambda.NewHandler(httpapi.LambdaHandler(f.handler)).Invoke(context.Background(), payload)
 	if err != nil {
 		t.Fatalf("invoke: %v", err)
 	}
@@ -107,11 +111,11 @@ func readEvent(t *testing.T, name string) []byte {
 
 type respBody struct {
 	httpapi.Problem
-	Result     string         `json:"result"`
-	OrderID    string         `json:"order_id"`
-	CustomerID string         `json:"customer_id"`
-	Results    []Result       `json:"results"`
-	Counts     map[string]int `json:"counts"`
+	Result     string          `json:"result"`
+	OrderID    string          `json:"order_id"`
+	CustomerID string          `json:"customer_id"`
+	Results    []ingest.Result `json:"results"`
+	Counts     map[string]int  `json:"counts"`
 }
 
 func pointers(fe []httpapi.FieldError) []string {
@@ -146,7 +150,7 @@ func TestSampleEvents(t *testing.T) {
 			}
 		}},
 		{"apigw/orders-batch-mixed.json", 200, true, "", func(t *testing.T, b respBody) {
-			if len(b.Results) != 3 || b.Results[0].Status != "created" || b.Results[1].Status != "created" || b.Results[2].Status != rejected {
+			if len(b.Results) != 3 || b.Results[0].Status != "created" || b.Results[1].Status != "created" || b.Results[2].Status != "rejected" {
 				t.Fatalf("results %+v", b.Results)
 			}
 			got := pointers(b.Results[2].Error.Errors)
@@ -253,7 +257,7 @@ func TestSampleShopifyEventsAreSignedWithTheSampleSecret(t *testing.T) {
 		if err := json.Unmarshal(readEvent(t, "shopify/"+e.Name()), &ev); err != nil {
 			t.Fatal(err)
 		}
-		valid := ValidShopifySignature([]byte(ev.Body), ev.Headers["x-shopify-hmac-sha256"], sampleWebhookSecret)
+		valid := ingest.ValidShopifySignature([]byte(ev.Body), ev.Headers["x-shopify-hmac-sha256"], sampleWebhookSecret)
 		if want := !strings.Contains(e.Name(), "bad-signature"); valid != want {
 			t.Errorf("%s: signature valid = %v, want %v", e.Name(), valid, want)
 		}
@@ -270,7 +274,7 @@ func TestRequestProblems(t *testing.T) {
 		}
 		req := events.APIGatewayV2HTTPRequest{RawPath: path, Headers: h, Body: body}
 		req.RequestContext.HTTP.Method = http.MethodPost
-		resp, err := f.router.Serve(context.Background(), req)
+		resp, err := httpapi.LambdaHandler(f.handler)(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
 		}

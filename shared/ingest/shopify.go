@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,69 +8,106 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/order"
-	"github.com/winback/winback/shared/store"
+	"github.com/winback/winback/shared/shop"
 )
 
 // maxWebhookID bounds the X-Shopify-Webhook-Id header kept for deduplication.
 const maxWebhookID = 128
 
-// ShopifyWebhook handles POST /v1/webhooks/shopify/orders?shop=SHOP_ID:
+// shopifyWebhook handles POST /v1/webhooks/shopify/orders?shop=SHOP_ID:
 // Shopify's orders/create, orders/updated, orders/paid and orders/cancelled
-// webhooks, verified with the shop's webhook secret.
-func (h *Handler) ShopifyWebhook(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	log := h.log.With("request_id", req.RequestContext.RequestID, "route", "POST /v1/webhooks/shopify/orders")
-	shopID := req.QueryStringParameters["shop"]
-	signature := httpapi.Header(req, "X-Shopify-Hmac-Sha256")
+// webhooks. Until the signature is verified, every answer is the same for
+// a real and an unknown shop (401, or 413 for any oversized body), so
+// callers without the secret learn nothing; only then are the body's media
+// type, the delivery's shop domain and the order itself checked.
+func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	shopID := r.URL.Query().Get("shop")
+	signature := r.Header.Get("X-Shopify-Hmac-Sha256")
 	if shopID == "" || signature == "" {
-		return httpapi.Unauthorized("a Shopify webhook needs ?shop=SHOP_ID and an X-Shopify-Hmac-Sha256 header"), nil
+		httpapi.Unauthorized("a Shopify webhook needs ?shop=SHOP_ID and an X-Shopify-Hmac-Sha256 header").Write(w)
+		return
 	}
-	sh, err := h.auth.shop(ctx, shopID)
-	if errors.Is(err, store.ErrNotFound) {
-		return httpapi.Unauthorized("the webhook signature is not valid"), nil
-	}
-	if err != nil {
-		log.ErrorContext(ctx, "look up shop", "error", err)
-		return unavailable(), nil
-	}
-	log = log.With("shop_id", sh.ID)
-	body, p := httpapi.JSONBody(req)
+	body, p := httpapi.ReadBody(w, r)
 	if p != nil {
-		return p.Response(), nil
+		p.Write(w)
+		return
+	}
+	sh, err := h.auth.Shop(ctx, shopID)
+	switch {
+	case errors.Is(err, shop.ErrNotFound):
+		badSignature().Write(w)
+		return
+	case err != nil:
+		httpapi.WriteError(w, r, err)
+		return
 	}
 	if !ValidShopifySignature(body, signature, sh.WebhookSecret) {
-		return httpapi.Unauthorized("the webhook signature is not valid"), nil
+		badSignature().Write(w)
+		return
 	}
-	topic := httpapi.Header(req, "X-Shopify-Topic")
+	ctx = httpapi.WithLogAttrs(ctx, "shop_id", sh.ID)
+	log := httpapi.Log(ctx)
+	if p := checkShopDomain(sh, r.Header.Get("X-Shopify-Shop-Domain")); p != nil {
+		log.WarnContext(ctx, "webhook refused", "reason", p.Detail)
+		p.Write(w)
+		return
+	}
+	if p := httpapi.CheckJSON(r); p != nil {
+		p.Write(w)
+		return
+	}
+	topic := r.Header.Get("X-Shopify-Topic")
 	if !strings.HasPrefix(topic, "orders/") || topic == "orders/delete" {
 		log.InfoContext(ctx, "webhook ignored", "topic", topic)
-		return httpapi.JSON(http.StatusOK, Result{Status: "ignored"}), nil
+		httpapi.WriteJSON(w, http.StatusOK, Result{Status: "ignored"})
+		return
 	}
-	webhookID := httpapi.Header(req, "X-Shopify-Webhook-Id")
+	webhookID := r.Header.Get("X-Shopify-Webhook-Id")
 	if len(webhookID) > maxWebhookID {
-		return httpapi.NewProblem(http.StatusBadRequest, "X-Shopify-Webhook-Id is too long").Response(), nil
+		httpapi.NewProblem(http.StatusBadRequest, "X-Shopify-Webhook-Id is too long").Write(w)
+		return
 	}
-
 	o, ignored, err := order.ParseShopify(body, order.Rules{Currency: sh.Currency, Now: h.now()})
 	if err != nil {
-		return parseProblem(err).Response(), nil
+		httpapi.WriteError(w, r, err)
+		return
 	}
 	if ignored != "" {
 		log.InfoContext(ctx, "webhook ignored", "topic", topic, "reason", ignored)
-		return httpapi.JSON(http.StatusOK, Result{OrderID: o.ID, Status: "ignored"}), nil
+		httpapi.WriteJSON(w, http.StatusOK, Result{OrderID: o.ID, Status: "ignored"})
+		return
 	}
 	o.Source = order.SourceShopify
-	results, usage := h.store(ctx, log, sh, []order.Item{{Order: o}}, webhookID)
-	r := results[0]
-	log.InfoContext(ctx, "webhook ingested", "topic", topic, "order_id", r.OrderID, "customer_id", r.CustomerID,
-		"status", r.Status, "round_trips", usage.RoundTrips, "write_units", usage.WriteUnits)
-	if r.Error != nil {
-		return r.Error.Response(), nil
+	results, usage := h.store(ctx, sh, []order.Item{{Order: o}}, webhookID)
+	res := results[0]
+	log.InfoContext(ctx, "webhook ingested", "topic", topic, "order_id", res.OrderID, "customer_id", res.CustomerID,
+		"status", res.Status, "round_trips", usage.RoundTrips, "write_units", usage.WriteUnits)
+	if res.Error != nil {
+		res.Error.Write(w)
+		return
 	}
-	return httpapi.JSON(http.StatusOK, r), nil
+	httpapi.WriteJSON(w, http.StatusOK, res)
+}
+
+func badSignature() *httpapi.Problem {
+	return httpapi.Unauthorized("the webhook signature is not valid")
+}
+
+// checkShopDomain refuses a delivery whose X-Shopify-Shop-Domain is not the
+// shop's bound domain: a Shopify app signs every store's webhooks with one
+// secret, so the signature alone does not say which shop a delivery is for.
+func checkShopDomain(sh shop.Shop, domain string) *httpapi.Problem {
+	switch {
+	case sh.ShopifyDomain == "":
+		return httpapi.NewProblem(http.StatusForbidden,
+			"this shop is not bound to a Shopify domain: run 'winback shop set-webhook-secret --shopify-domain' first")
+	case !strings.EqualFold(strings.TrimSpace(domain), sh.ShopifyDomain):
+		return httpapi.NewProblem(http.StatusForbidden, "the delivery's X-Shopify-Shop-Domain is not this shop's Shopify domain")
+	}
+	return nil
 }
 
 // ValidShopifySignature reports whether signature is the base64 HMAC-SHA256

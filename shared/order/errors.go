@@ -1,6 +1,7 @@
 package order
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,10 +28,18 @@ type FieldError struct {
 	Detail string `json:"detail"`
 }
 
-// ValidationError lists every field error found, ordered by pointer (numeric
-// segments compare as numbers, so /line_items/2 sorts before /line_items/10).
+// MaxFieldErrors is the most field errors one ValidationError lists; the
+// count of the others is in its More field, so that a hostile body cannot
+// make the answer unbounded.
+const MaxFieldErrors = 50
+
+// ValidationError lists the field errors found, ordered by pointer (numeric
+// segments compare as numbers, so /line_items/2 sorts before /line_items/10):
+// the first MaxFieldErrors of them in that order, and how many more there were.
 type ValidationError struct {
 	Fields []FieldError
+	// More counts the field errors found beyond those listed in Fields.
+	More int
 }
 
 // Error summarises the field errors on one line.
@@ -44,7 +53,7 @@ func (e *ValidationError) Error() string {
 	const shown = 3
 	for i, f := range e.Fields {
 		if i == shown {
-			fmt.Fprintf(&b, " (and %d more)", len(e.Fields)-shown)
+			fmt.Fprintf(&b, " (and %d more)", len(e.Fields)-shown+e.More)
 			break
 		}
 		if i > 0 {
@@ -66,19 +75,21 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
 // malformed wraps ErrMalformed with the line, column and byte offset of the
 // problem in src.
-func malformed(src string, off int, msg string) error {
-	if off > len(src) {
-		off = len(src)
-	}
-	line := 1 + strings.Count(src[:off], "\n")
-	col := off - strings.LastIndexByte(src[:off], '\n')
+func malformed(src []byte, off int, msg string) error {
+	off = min(max(off, 0), len(src))
+	line := 1 + bytes.Count(src[:off], []byte("\n"))
+	col := off - bytes.LastIndexByte(src[:off], '\n')
 	return fmt.Errorf("%w: %s at line %d, column %d (byte %d)", ErrMalformed, msg, line, col, off)
 }
 
 // problems collects field errors while a body is checked. Pointers are
-// built only when an error is recorded, so a valid order costs nothing.
+// built only when an error is recorded, so a valid order costs nothing. It
+// keeps at most 2×MaxFieldErrors of them: beyond, it keeps the first
+// MaxFieldErrors in pointer order and counts the rest, so that its memory
+// stays bounded however many errors a body holds.
 type problems struct {
 	fields []FieldError
+	more   int
 	// inBatch and order put "/orders/<order>" in front of every pointer.
 	inBatch bool
 	order   int
@@ -96,7 +107,22 @@ func (p *problems) add(detail string, tokens ...string) {
 
 // addAt records detail at an absolute pointer.
 func (p *problems) addAt(ptr, detail string) {
+	if len(p.fields) == 2*MaxFieldErrors {
+		p.trim()
+	}
 	p.fields = append(p.fields, FieldError{Pointer: ptr, Detail: detail})
+}
+
+// trim sorts the field errors by pointer and keeps the first MaxFieldErrors,
+// counting the others. A stable sort keeps errors at one pointer in the order
+// they were found, so the kept ones are those a sort of all would list first.
+func (p *problems) trim() {
+	slices.SortStableFunc(p.fields, func(a, b FieldError) int { return comparePointers(a.Pointer, b.Pointer) })
+	if len(p.fields) > MaxFieldErrors {
+		p.more += len(p.fields) - MaxFieldErrors
+		clear(p.fields[MaxFieldErrors:])
+		p.fields = p.fields[:MaxFieldErrors]
+	}
 }
 
 // err returns the collected problems as a *ValidationError, or nil (an
@@ -105,8 +131,8 @@ func (p *problems) err() error {
 	if len(p.fields) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(p.fields, func(a, b FieldError) int { return comparePointers(a.Pointer, b.Pointer) })
-	return &ValidationError{Fields: p.fields}
+	p.trim()
+	return &ValidationError{Fields: p.fields, More: p.more}
 }
 
 // pointer appends the reference tokens to prefix, escaping "~" and "/" as

@@ -28,8 +28,9 @@ var earliest = time.Date(1995, 1, 1, 0, 0, 0, 0, time.UTC)
 const futureSlack = 24 * time.Hour
 
 // checkID reads an order or customer id: a string of 1..128 characters
-// without control characters or surrounding white space, or a non-negative
-// JSON integer kept as its exact decimal text. detail is "" when it is valid.
+// without control characters, invisible characters or surrounding white
+// space, or a non-negative JSON integer kept as its exact decimal text.
+// detail is "" when it is valid.
 func checkID(v *jvalue) (id, detail string) {
 	switch v.kind {
 	case jsonString:
@@ -43,6 +44,8 @@ func checkID(v *jvalue) (id, detail string) {
 			return "", "must not start or end with white space"
 		case hasControl(s):
 			return "", "must not contain control characters"
+		case hasInvisible(s):
+			return "", invisibleDetail
 		case utf8.RuneCountInString(s) > MaxIDLength:
 			return "", "must be at most 128 characters"
 		}
@@ -83,6 +86,24 @@ func checkText(v *jvalue, max int) (text, detail string) {
 func hasControl(s string) bool {
 	for _, r := range s {
 		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// invisibleDetail is the detail for a value with an invisible character.
+const invisibleDetail = "must not contain invisible characters (zero-width spaces and joiners, bidirectional controls, byte order marks, soft hyphens, variation selectors)"
+
+// hasInvisible reports whether s holds a character that shows nothing by
+// itself, so that two different values would look the same: a format
+// character (Unicode category Cf: zero-width space, joiners, bidirectional
+// marks, overrides and isolates, the BOM, the soft hyphen, tags...), a
+// variation selector or another default-ignorable code point (Hangul
+// fillers, the combining grapheme joiner).
+func hasInvisible(s string) bool {
+	for _, r := range s {
+		if r >= 0xAD && unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
 			return true
 		}
 	}

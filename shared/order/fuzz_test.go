@@ -177,7 +177,7 @@ func checkFieldErrors(t *testing.T, body []byte, ve *ValidationError, prefix str
 	if len(ve.Fields) == 0 {
 		t.Fatal("empty ValidationError")
 	}
-	root, err := parseJSON(body)
+	root, err := parseJSON(body, anyShape)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,24 @@
 package order
 
 import (
-	"slices"
+	"bytes"
+	"encoding/json"
+	"errors"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// This file is a small JSON reader that builds a tree of the whole body in
-// one pass, without reflection. The validators need what encoding/json's
-// struct decoding hides: the exact text of numbers (ids above 2^53, amounts
-// that must never become floats), unknown and duplicate keys, and the type of
-// every value so that a wrong type is a field error rather than a failed
-// decode. Strings decode exactly as encoding/json decodes them (invalid UTF-8
-// and lone surrogates become U+FFFD); the fuzz test checks the two agree.
+// This file reads a body into a tree of the values the validators look at,
+// with encoding/json's Decoder. The validators need what struct decoding
+// hides: the exact text of numbers (ids above 2^53, amounts that must never
+// become floats), unknown and repeated members, and the type of every value,
+// so that a wrong type is a field error rather than a failed decode.
+//
+// A shape says how much of the body to keep, so that memory follows the
+// schema rather than the body: values nobody reads are checked for syntax
+// and skipped without being stored, and arrays keep only as many elements as
+// the schema allows, or none when there are too many.
 
 // jsonKind is the type of a JSON value.
 type jsonKind uint8
@@ -32,45 +37,7 @@ const (
 // the bound keeps hostile bodies from recursing deeply.
 const maxDepth = 1000
 
-// jvalue is one JSON value of the body.
-type jvalue struct {
-	kind jsonKind
-	// badUTF8 marks a string whose raw bytes were not valid UTF-8 (or held a
-	// lone surrogate escape) and were replaced with U+FFFD.
-	badUTF8 bool
-	boolean bool
-	// off is the byte offset of the value in the body.
-	off int
-	// text is a string's decoded contents or a number's literal text.
-	text   string
-	elems  []jvalue
-	fields []jfield
-}
-
-// jfield is one member of an object, in document order (duplicates kept).
-type jfield struct {
-	name  string
-	value jvalue
-}
-
-// get returns the value of the last member called name (the member
-// encoding/json would keep), or nil.
-func (v *jvalue) get(name string) *jvalue {
-	if v == nil || v.kind != jsonObject {
-		return nil
-	}
-	for i := len(v.fields) - 1; i >= 0; i-- {
-		if v.fields[i].name == name {
-			return &v.fields[i].value
-		}
-	}
-	return nil
-}
-
-// present reports whether v exists and is not null.
-func (v *jvalue) present() bool { return v != nil && v.kind != 0 && v.kind != jsonNull }
-
-// kindName names a kind for error messages.
+// String names a kind for error messages.
 func (k jsonKind) String() string {
 	switch k {
 	case jsonNull:
@@ -89,366 +56,362 @@ func (k jsonKind) String() string {
 	return "nothing"
 }
 
-// parseJSON reads one JSON value (with optional surrounding white space) from
-// body. Errors wrap ErrMalformed with the position.
-func parseJSON(body []byte) (jvalue, error) {
-	p := jparser{s: string(body)}
-	p.skipSpace()
-	v, err := p.value(0)
-	if err != nil {
-		return jvalue{}, err
+// jvalue is one JSON value of the body.
+type jvalue struct {
+	kind jsonKind
+	// badUTF8 marks a string whose raw bytes were not valid UTF-8 (or held a
+	// lone surrogate escape) and were replaced with U+FFFD.
+	badUTF8 bool
+	boolean bool
+	// text is a string's decoded contents or a number's literal text.
+	text string
+	// elems are the elements of an array that its shape keeps; count is how
+	// many it has in all.
+	elems []jvalue
+	count int
+	// fields are the members of an object whose values the shape keeps, in
+	// document order; others are the names of the rest: members the shape
+	// does not name and repeats of those it does.
+	fields []jfield
+	others []string
+}
+
+// jfield is one member of an object.
+type jfield struct {
+	name  string
+	value jvalue
+}
+
+// get returns the value of the first member called name, or nil.
+func (v *jvalue) get(name string) *jvalue {
+	if v == nil || v.kind != jsonObject {
+		return nil
 	}
-	p.skipSpace()
-	if p.i < len(p.s) {
-		return jvalue{}, p.fail("unexpected " + p.describe() + " after the top-level value")
+	for i := range v.fields {
+		if f := &v.fields[i]; f.name == name {
+			return &f.value
+		}
+	}
+	return nil
+}
+
+// present reports whether v exists and is not null.
+func (v *jvalue) present() bool { return v != nil && v.kind != 0 && v.kind != jsonNull }
+
+// UnmarshalJSON keeps a scalar (string text, number literal, boolean) and
+// only the kind of an array or object. ParseShopify decodes into structs of
+// these; the tree reader uses it for scalars.
+func (v *jvalue) UnmarshalJSON(b []byte) error {
+	*v = jvalue{kind: kindOf(b[0])}
+	switch v.kind {
+	case jsonString:
+		v.text, v.badUTF8 = unquote(b)
+	case jsonBool:
+		v.boolean = b[0] == 't'
+	case jsonNumber:
+		v.text = string(b)
+	}
+	return nil
+}
+
+// unquote decodes the valid JSON string literal b as encoding/json does
+// (invalid UTF-8 and lone surrogates become U+FFFD) and reports whether it
+// held either.
+func unquote(b []byte) (string, bool) {
+	raw := b[1 : len(b)-1]
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw), false
+	}
+	var s string
+	_ = json.Unmarshal(b, &s) // cannot fail: the decoder has checked b
+	return s, !utf8.Valid(raw) || loneSurrogate(raw)
+}
+
+// kindOf returns the kind of the JSON value that starts with byte c.
+func kindOf(c byte) jsonKind {
+	switch c {
+	case '{':
+		return jsonObject
+	case '[':
+		return jsonArray
+	case '"':
+		return jsonString
+	case 't', 'f':
+		return jsonBool
+	case 'n':
+		return jsonNull
+	}
+	return jsonNumber
+}
+
+// loneSurrogate reports whether the raw string contents hold a \u escape of
+// a UTF-16 surrogate that is not part of a valid pair (encoding/json decodes
+// it to U+FFFD).
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped byte
+		if raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1 : i+5])
+		i += 4 // the last hex digit
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' &&
+			utf16.DecodeRune(r, hex4(raw[i+3:i+7])) != utf8.RuneError {
+			i += 6
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// hex4 reads four hex digits (the decoder has checked them).
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// A shape says what the reader keeps of a value. Of an object, the values of
+// the members named in members, read with their own shape, and the names of
+// other members and of repeats. Of an array, its elements, read with shape
+// elem, when it has at most max of them, else only their count. A nil shape
+// keeps only the kind of an array or object. Scalars are always kept.
+type shape struct {
+	members map[string]*shape
+	elem    *shape
+	max     int
+	// all keeps everything, repeats included (for tests).
+	all bool
+}
+
+// parseJSON reads one JSON value (with optional surrounding white space)
+// from body, keeping what s asks for. Errors wrap ErrMalformed with the
+// position.
+func parseJSON(body []byte, s *shape) (jvalue, error) {
+	// Check the syntax and the nesting first, without keeping anything, so
+	// that the reader below and its counts see valid JSON only.
+	if err := json.Unmarshal(body, new(skipValue)); err != nil {
+		return jvalue{}, syntaxError(body, err)
+	}
+	if i := tooDeep(body, maxDepth); i >= 0 {
+		return jvalue{}, malformed(body, i, "nesting deeper than 1000 levels")
+	}
+	r := reader{body: body, dec: json.NewDecoder(bytes.NewReader(body))}
+	v, err := r.value(s)
+	if err != nil { // not expected after the checks above
+		return jvalue{}, malformed(body, int(r.dec.InputOffset()), err.Error())
 	}
 	return v, nil
 }
 
-// jparser is the reading state: the body, the current offset, and scratch
-// stacks on which the members of the open objects and arrays collect, so
-// that each container costs one exactly sized allocation.
-type jparser struct {
-	s      string
-	i      int
-	fields []jfield
-	elems  []jvalue
+// reader is the reading state: the body and a decoder over it.
+type reader struct {
+	body []byte
+	dec  *json.Decoder
 }
 
-func (p *jparser) fail(msg string) error { return malformed(p.s, p.i, msg) }
+// next returns the offset of the next value: past white space and the ':'
+// or ',' the decoder has not consumed yet.
+func (r *reader) next() int {
+	i := int(r.dec.InputOffset())
+	for i < len(r.body) && strings.IndexByte(" \t\r\n:,", r.body[i]) >= 0 {
+		i++
+	}
+	return i
+}
 
-// describe names the byte at the current offset for error messages.
-func (p *jparser) describe() string {
-	if p.i >= len(p.s) {
+// value reads the next value with shape s.
+func (r *reader) value(s *shape) (jvalue, error) {
+	off := r.next()
+	switch c := r.body[off]; {
+	case c != '{' && c != '[':
+		var v jvalue
+		if err := r.dec.Decode(new(skipValue)); err != nil {
+			return v, err
+		}
+		return v, v.UnmarshalJSON(r.body[off:r.dec.InputOffset()])
+	case s == nil:
+		kind, err := r.skip()
+		return jvalue{kind: kind}, err
+	case c == '[' && !s.all && elements(r.body, off) > s.max:
+		// Too long: count the elements, keep none (and spend nothing on them).
+		_, err := r.skip()
+		return jvalue{kind: jsonArray, count: elements(r.body, off)}, err
+	}
+	if _, err := r.dec.Token(); err != nil {
+		return jvalue{}, err
+	}
+	if r.body[off] == '{' {
+		return r.object(s)
+	}
+	return r.array(s)
+}
+
+// object reads the members of an object after its '{'.
+func (r *reader) object(s *shape) (jvalue, error) {
+	v := jvalue{kind: jsonObject, fields: make([]jfield, 0, len(s.members))}
+	for r.dec.More() {
+		tok, err := r.dec.Token()
+		if err != nil {
+			return v, err
+		}
+		name, _ := tok.(string)
+		sub, known := s.members[name]
+		if !s.all && (!known || v.get(name) != nil) {
+			v.others = append(v.others, name)
+			if _, err := r.skip(); err != nil {
+				return v, err
+			}
+			continue
+		}
+		if s.all {
+			sub = s
+		}
+		f := jfield{name: name}
+		if f.value, err = r.value(sub); err != nil {
+			return v, err
+		}
+		v.fields = append(v.fields, f)
+	}
+	_, err := r.dec.Token() // '}'
+	return v, err
+}
+
+// array reads the elements of an array after its '['.
+func (r *reader) array(s *shape) (jvalue, error) {
+	v := jvalue{kind: jsonArray}
+	elem := s.elem
+	if s.all {
+		elem = s
+	}
+	for ; r.dec.More(); v.count++ {
+		e, err := r.value(elem)
+		if err != nil {
+			return v, err
+		}
+		v.elems = append(v.elems, e)
+	}
+	_, err := r.dec.Token() // ']'
+	return v, err
+}
+
+// skip reads the next value without keeping it and returns its kind.
+func (r *reader) skip() (jsonKind, error) {
+	kind := kindOf(r.body[r.next()])
+	return kind, r.dec.Decode(new(skipValue))
+}
+
+// skipValue is a decoding target that keeps nothing.
+type skipValue struct{}
+
+// UnmarshalJSON ignores the value.
+func (skipValue) UnmarshalJSON([]byte) error { return nil }
+
+// tooDeep returns the offset in the valid JSON text b of the first array or
+// object nested more than limit levels deep, or -1.
+func tooDeep(b []byte, limit int) int {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i)
+		case '{', '[':
+			if depth++; depth > limit {
+				return i
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return -1
+}
+
+// elements returns the number of elements of the array at b[off] in the
+// valid JSON text b.
+func elements(b []byte, off int) int {
+	i := off + 1
+	for i < len(b) && strings.IndexByte(" \t\r\n", b[i]) >= 0 {
+		i++
+	}
+	if i == len(b) || b[i] == ']' {
+		return 0
+	}
+	n, depth := 1, 1 // the elements are the commas at depth 1, plus one
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i)
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return n
+			}
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// stringEnd returns the offset of the closing quote of the valid JSON string
+// that opens at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b) && b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i
+}
+
+// syntaxError describes err, the error of json.Unmarshal(body, ...), with its
+// position, in the words of encoding/json.
+func syntaxError(body []byte, err error) error {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return malformed(body, len(body), err.Error())
+	}
+	msg, off := se.Error(), int(se.Offset)
+	if rest, ok := strings.CutPrefix(msg, "invalid character "); ok {
+		off-- // the offending byte
+		if i := strings.Index(rest[1:], "' "); i >= 0 {
+			rest = rest[i+3:]
+		}
+		msg = "unexpected " + describe(body, off) + " " + rest
+	}
+	msg = strings.NewReplacer("numeric literal", "number", "JSON input", "input").Replace(msg)
+	return malformed(body, off, msg)
+}
+
+// describe names the byte at offset off of body for error messages.
+func describe(body []byte, off int) string {
+	if off >= len(body) {
 		return "end of input"
 	}
-	c := p.s[p.i]
+	c := body[off]
 	if c >= 0x20 && c < 0x7f {
 		return "character '" + string(c) + "'"
 	}
-	return "byte 0x" + string("0123456789abcdef"[c>>4]) + string("0123456789abcdef"[c&15])
-}
-
-func (p *jparser) skipSpace() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *jparser) value(depth int) (jvalue, error) {
-	if p.i >= len(p.s) {
-		return jvalue{}, p.fail("unexpected end of input, expected a value")
-	}
-	start := p.i
-	switch c := p.s[p.i]; {
-	case c == '{':
-		return p.object(depth + 1)
-	case c == '[':
-		return p.array(depth + 1)
-	case c == '"':
-		text, bad, err := p.str()
-		return jvalue{kind: jsonString, off: start, text: text, badUTF8: bad}, err
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	case c == 't':
-		return jvalue{kind: jsonBool, off: start, boolean: true}, p.literal("true")
-	case c == 'f':
-		return jvalue{kind: jsonBool, off: start}, p.literal("false")
-	case c == 'n':
-		return jvalue{kind: jsonNull, off: start}, p.literal("null")
-	}
-	return jvalue{}, p.fail("unexpected " + p.describe() + ", expected a value")
-}
-
-func (p *jparser) literal(word string) error {
-	if strings.HasPrefix(p.s[p.i:], word) {
-		p.i += len(word)
-		return nil
-	}
-	// Point at the first byte that differs.
-	for j := 0; j < len(word) && p.i < len(p.s) && p.s[p.i] == word[j]; j++ {
-		p.i++
-	}
-	return p.fail("unexpected " + p.describe() + " in literal " + word)
-}
-
-func (p *jparser) object(depth int) (jvalue, error) {
-	v := jvalue{kind: jsonObject, off: p.i}
-	if depth > maxDepth {
-		return v, p.fail("nesting deeper than 1000 levels")
-	}
-	p.i++ // {
-	p.skipSpace()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		return v, nil
-	}
-	base := len(p.fields)
-	defer func() { p.fields = p.fields[:base] }()
-	for {
-		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return v, p.fail("unexpected " + p.describe() + ", expected a string key")
-		}
-		name, _, err := p.str()
-		if err != nil {
-			return v, err
-		}
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return v, p.fail("unexpected " + p.describe() + ", expected ':' after object key")
-		}
-		p.i++
-		p.skipSpace()
-		member, err := p.value(depth)
-		if err != nil {
-			return v, err
-		}
-		p.fields = append(p.fields, jfield{name: name, value: member})
-		p.skipSpace()
-		if p.i < len(p.s) && p.s[p.i] == ',' {
-			p.i++
-			p.skipSpace()
-			continue
-		}
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
-			v.fields = slices.Clone(p.fields[base:])
-			return v, nil
-		}
-		return v, p.fail("unexpected " + p.describe() + ", expected ',' or '}' in object")
-	}
-}
-
-func (p *jparser) array(depth int) (jvalue, error) {
-	v := jvalue{kind: jsonArray, off: p.i}
-	if depth > maxDepth {
-		return v, p.fail("nesting deeper than 1000 levels")
-	}
-	p.i++ // [
-	p.skipSpace()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
-		return v, nil
-	}
-	base := len(p.elems)
-	defer func() { p.elems = p.elems[:base] }()
-	for {
-		elem, err := p.value(depth)
-		if err != nil {
-			return v, err
-		}
-		p.elems = append(p.elems, elem)
-		p.skipSpace()
-		if p.i < len(p.s) && p.s[p.i] == ',' {
-			p.i++
-			p.skipSpace()
-			continue
-		}
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
-			v.elems = slices.Clone(p.elems[base:])
-			return v, nil
-		}
-		return v, p.fail("unexpected " + p.describe() + ", expected ',' or ']' in array")
-	}
-}
-
-// number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and keeps its text.
-func (p *jparser) number() (jvalue, error) {
-	start := p.i
-	if p.s[p.i] == '-' {
-		p.i++
-	}
-	switch {
-	case p.i < len(p.s) && p.s[p.i] == '0':
-		p.i++
-	case p.i < len(p.s) && p.s[p.i] >= '1' && p.s[p.i] <= '9':
-		p.skipDigits()
-	default:
-		return jvalue{}, p.fail("unexpected " + p.describe() + " in number")
-	}
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		p.i++
-		if !p.skipDigits() {
-			return jvalue{}, p.fail("unexpected " + p.describe() + " after decimal point in number")
-		}
-	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
-		}
-		if !p.skipDigits() {
-			return jvalue{}, p.fail("unexpected " + p.describe() + " in exponent of number")
-		}
-	}
-	return jvalue{kind: jsonNumber, off: start, text: p.s[start:p.i]}, nil
-}
-
-// skipDigits advances over ASCII digits and reports whether there was one.
-func (p *jparser) skipDigits() bool {
-	start := p.i
-	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-		p.i++
-	}
-	return p.i > start
-}
-
-// str reads a string starting at the opening quote. Strings without escapes
-// and with valid UTF-8 are sub-strings of the body (no copy).
-func (p *jparser) str() (text string, badUTF8 bool, err error) {
-	p.i++ // opening quote
-	start := p.i
-	ascii := true
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			text = p.s[start:p.i]
-			p.i++
-			if !ascii && !utf8.ValidString(text) {
-				var b strings.Builder
-				writeValidUTF8(&b, text)
-				return b.String(), true, nil
-			}
-			return text, false, nil
-		case c == '\\':
-			return p.strSlow(start)
-		case c < 0x20:
-			return "", false, p.fail("control character " + p.describe() + " in string")
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-		p.i++
-	}
-	return "", false, p.fail("unexpected end of input in string")
-}
-
-// strSlow decodes a string with escapes, from start (just after the opening
-// quote); p.i is at the first backslash.
-func (p *jparser) strSlow(start int) (string, bool, error) {
-	var b strings.Builder
-	b.Grow(p.i - start + 16)
-	bad := false
-	// Copy the escape-free prefix, replacing invalid UTF-8.
-	if prefix := p.s[start:p.i]; utf8.ValidString(prefix) {
-		b.WriteString(prefix)
-	} else {
-		bad = true
-		writeValidUTF8(&b, prefix)
-	}
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return b.String(), bad, nil
-		case c < 0x20:
-			return "", false, p.fail("control character " + p.describe() + " in string")
-		case c == '\\':
-			if p.i+1 >= len(p.s) {
-				p.i++
-				return "", false, p.fail("unexpected end of input in string escape")
-			}
-			p.i++
-			switch e := p.s[p.i]; e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-				p.i++
-			case 'b':
-				b.WriteByte('\b')
-				p.i++
-			case 'f':
-				b.WriteByte('\f')
-				p.i++
-			case 'n':
-				b.WriteByte('\n')
-				p.i++
-			case 'r':
-				b.WriteByte('\r')
-				p.i++
-			case 't':
-				b.WriteByte('\t')
-				p.i++
-			case 'u':
-				p.i++
-				r, ok := p.hex4()
-				if !ok {
-					return "", false, p.fail("invalid \\u escape in string")
-				}
-				if utf16.IsSurrogate(r) {
-					// A valid pair becomes one rune; anything else is U+FFFD
-					// and the next escape is read on its own, as
-					// encoding/json does.
-					save := p.i
-					if strings.HasPrefix(p.s[p.i:], `\u`) {
-						p.i += 2
-						if r2, ok := p.hex4(); ok {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								b.WriteRune(dec)
-								continue
-							}
-						}
-					}
-					p.i = save
-					r = utf8.RuneError
-					bad = true
-				}
-				b.WriteRune(r)
-			default:
-				return "", false, p.fail("invalid escape '\\" + string(e) + "' in string")
-			}
-		case c < utf8.RuneSelf:
-			b.WriteByte(c)
-			p.i++
-		default:
-			r, size := utf8.DecodeRuneInString(p.s[p.i:])
-			if r == utf8.RuneError && size == 1 {
-				bad = true
-			}
-			b.WriteRune(r)
-			p.i += size
-		}
-	}
-	return "", false, p.fail("unexpected end of input in string")
-}
-
-// hex4 reads four hex digits.
-func (p *jparser) hex4() (rune, bool) {
-	if p.i+4 > len(p.s) {
-		p.i = len(p.s)
-		return 0, false
-	}
-	var r rune
-	for j := 0; j < 4; j++ {
-		c := p.s[p.i]
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-		p.i++
-	}
-	return r, true
-}
-
-// writeValidUTF8 writes s replacing each invalid byte with U+FFFD, as
-// encoding/json does (strings.ToValidUTF8 would merge runs of them into one).
-func writeValidUTF8(b *strings.Builder, s string) {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		b.WriteRune(r) // RuneError for an invalid byte
-		i += size
-	}
+	const hex = "0123456789abcdef"
+	return "byte 0x" + string(hex[c>>4]) + string(hex[c&15])
 }

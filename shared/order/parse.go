@@ -1,6 +1,8 @@
 package order
 
 import (
+	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +52,10 @@ type Item struct {
 // ParseBatch parses and validates a POST /v1/orders body: one order object,
 // or {"orders":[...]} with 1 to MaxBatch orders. A body is a batch exactly
 // when its top-level object has an "orders" member; "{}" is a single order
-// lacking every required field.
+// lacking every required field. Within a batch, the first valid order with a
+// given order_id decides its customer: a later one with the same order_id and
+// another customer is invalid (the same order for the same customer may
+// appear again; they apply in sequence).
 //
 // The error is ErrMalformed (wrapped with the position) when the body is not
 // JSON or its top level is not an object, and a *ValidationError for
@@ -61,7 +66,8 @@ type Item struct {
 //
 // The native order schema:
 //
-//	order_id        required  string of 1..128 characters without control characters
+//	order_id        required  string of 1..128 characters without control characters,
+//	                          invisible format characters (zero-width, bidi controls, ...)
 //	                          or surrounding spaces, or a non-negative JSON integer
 //	                          (kept as its exact decimal text)
 //	customer        required  object:
@@ -75,26 +81,32 @@ type Item struct {
 //	total           required  decimal as a string ("19.99") or number (19.99), read from its
 //	                          exact text; 0..10^12 minor units; no more decimals than the currency has
 //	refunded_total  optional  like total, at most total; defaults to total when status is
-//	                          "refunded", else to 0
+//	                          "refunded", else to 0; must not be 0 when status is "refunded"
+//	                          and total is not
 //	status          required  "paid", "pending", "refunded" or "cancelled"; a paid order whose
 //	                          refunded_total equals its non-zero total becomes "refunded"
 //	line_items      optional  array of at most 250 objects:
 //	  title         required  1..255 characters after trimming
-//	  sku           optional  at most 128 characters
+//	  sku           optional  at most 128 characters, no invisible format characters
 //	  quantity      required  integer 1..1000000
 //	  price         required  unit price, like total
 //
 // Member names are case-sensitive; unknown and duplicate members are field
 // errors, as are values of the wrong JSON type. An optional member that is
 // null counts as absent; a required one that is null is missing. Every
-// problem of an order is reported, ordered by pointer.
+// problem of an order is reported, ordered by pointer (the first
+// MaxFieldErrors listed, the others counted in ValidationError.More).
+// Limits are enforced while reading: nesting deeper than 1000 levels is
+// malformed, and an orders or line_items array that is too long is refused
+// without reading its elements.
 func ParseBatch(body []byte, r Rules) (Batch, error) {
-	root, err := parseJSON(body)
+	root, err := parseJSON(body, batchShape)
 	if err != nil {
 		return Batch{}, err
 	}
 	if root.kind != jsonObject {
-		return Batch{}, malformed(string(body), root.off, "the top-level value must be an object (one order, or {\"orders\": [...]}), not "+root.kind.String())
+		start := len(body) - len(bytes.TrimLeft(body, " \t\r\n"))
+		return Batch{}, malformed(body, start, "the top-level value must be an object (one order, or {\"orders\": [...]}), not "+root.kind.String())
 	}
 	now := r.now()
 	orders := root.get("orders")
@@ -105,25 +117,20 @@ func ParseBatch(body []byte, r Rules) (Batch, error) {
 	}
 
 	var p problems
-	seen := false
-	for i := range root.fields {
-		f := &root.fields[i]
-		switch {
-		case f.name != "orders":
-			p.add("unknown field (a batch has only \"orders\")", f.name)
-		case seen:
-			p.add("duplicate field", f.name)
-		default:
-			seen = true
+	for _, name := range slices.Concat(root.others, fieldNames(root.fields)) {
+		if name == "orders" {
+			p.add("duplicate field", name)
+		} else {
+			p.add("unknown field (a batch has only \"orders\")", name)
 		}
 	}
 	switch {
 	case orders.kind != jsonArray:
 		p.add("must be an array of orders, not "+orders.kind.String(), "orders")
-	case len(orders.elems) == 0:
+	case orders.count == 0:
 		p.add("must contain at least one order", "orders")
-	case len(orders.elems) > MaxBatch:
-		p.add("must contain at most "+strconv.Itoa(MaxBatch)+" orders, not "+strconv.Itoa(len(orders.elems)), "orders")
+	case orders.count > MaxBatch:
+		p.add("must contain at most "+strconv.Itoa(MaxBatch)+" orders, not "+strconv.Itoa(orders.count), "orders")
 	}
 	if err := p.err(); err != nil {
 		return Batch{}, err
@@ -134,343 +141,309 @@ func ParseBatch(body []byte, r Rules) (Batch, error) {
 		b.Items[i].Order = decodeOrder(&orders.elems[i], r, now, &p)
 		b.Items[i].Err = p.err()
 	}
+	rejectReassigned(b.Items)
 	return b, nil
 }
 
-// The members of a native order, as bits for duplicate detection.
-const (
-	fOrderID = 1 << iota
-	fCustomer
-	fCreatedAt
-	fUpdatedAt
-	fCurrency
-	fTotal
-	fRefunded
-	fStatus
-	fLineItems
+// rejectReassigned makes every valid order invalid whose order_id an earlier
+// valid order of the batch has with another customer: the first one wins.
+func rejectReassigned(items []Item) {
+	first := make(map[string]int, len(items)) // order id -> index of its first valid order
+	for i := range items {
+		it := &items[i]
+		if it.Err != nil {
+			continue
+		}
+		j, seen := first[it.Order.ID]
+		switch {
+		case !seen:
+			first[it.Order.ID] = i
+		case items[j].Order.Customer.ID != it.Order.Customer.ID:
+			p := problems{inBatch: true, order: i}
+			p.add("order_id "+strconv.Quote(it.Order.ID)+" already appears at /orders/"+strconv.Itoa(j)+" for another customer", "order_id")
+			it.Err = p.err()
+		}
+	}
+}
+
+// fieldNames returns the names of fields other than "orders".
+func fieldNames(fields []jfield) []string {
+	var names []string
+	for _, f := range fields {
+		if f.name != "orders" {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
+
+// A field is one member of an object of the native schema, checked into a T.
+type field[T any] struct {
+	name     string
+	required bool
+	// keep is what the parser keeps of the value; nil for a scalar.
+	keep *shape
+	// check reads the non-null value v into dst and returns what is wrong
+	// with it ("" when nothing is). Members holding objects record their own
+	// problems in p; at are the pointer tokens of the object holding v.
+	check func(dst *T, v *jvalue, p *problems, at []string) string
+}
+
+// decodeObject checks the object v against its fields into dst: unknown and
+// repeated members, missing required ones, then each member's check in the
+// order of fields, so that a check may rely on those listed before it. at
+// are the pointer tokens of v.
+func decodeObject[T any](fields []field[T], v *jvalue, dst *T, p *problems, at ...string) {
+	index := func(name string) int {
+		return slices.IndexFunc(fields, func(fd field[T]) bool { return fd.name == name })
+	}
+	for _, name := range v.others {
+		if index(name) < 0 {
+			p.add("unknown field", under(at, name)...)
+		} else {
+			p.add("duplicate field", under(at, name)...)
+		}
+	}
+	var slots [16]*jvalue // by index in fields
+	for i := range v.fields {
+		if j := index(v.fields[i].name); j >= 0 { // always: the shape comes from fields
+			slots[j] = &v.fields[i].value
+		}
+	}
+	for j, fd := range fields {
+		switch v := slots[j]; {
+		case !v.present():
+			if fd.required {
+				p.add("is required", under(at, fd.name)...)
+			}
+		default:
+			if d := fd.check(dst, v, p, at); d != "" {
+				p.add(d, under(at, fd.name)...)
+			}
+		}
+	}
+}
+
+// under returns the pointer tokens at followed by name, in a new slice.
+func under(at []string, name string) []string {
+	return append(at[:len(at):len(at)], name)
+}
+
+// shapeOf is what the parser must keep of an object with these fields.
+func shapeOf[T any](fields []field[T]) *shape {
+	s := &shape{members: make(map[string]*shape, len(fields)+1)}
+	for _, f := range fields {
+		s.members[f.name] = f.keep
+	}
+	return s
+}
+
+// The shapes of a body: an order (or a batch, which is an object with
+// "orders"), its customer and its line items.
+var (
+	orderShape = shapeOf(orderFields)
+	batchShape = func() *shape {
+		s := shapeOf(orderFields)
+		s.members["orders"] = &shape{elem: orderShape, max: MaxBatch}
+		return s
+	}()
 )
+
+// draft is an order being checked, with what its later fields need to know.
+type draft struct {
+	Order
+	rules Rules
+	now   time.Time
+	// exp is the exponent of the currency, -1 when unknown (known even when
+	// the code is not the shop's, so amounts are still checked); currency
+	// is the code as sent, for messages.
+	exp      int
+	currency string
+	// totalOK is set when Total is valid in a known currency.
+	totalOK bool
+	// refundGiven is set when refunded_total was sent.
+	refundGiven bool
+}
+
+// orderFields are the members of a native order, in the order they are
+// checked: currency and status before the amounts that depend on them.
+var orderFields = []field[draft]{
+	{name: "order_id", required: true, check: func(d *draft, v *jvalue, _ *problems, _ []string) (s string) {
+		d.ID, s = checkID(v)
+		return s
+	}},
+	{name: "customer", required: true, keep: shapeOf(customerFields), check: func(d *draft, v *jvalue, p *problems, at []string) string {
+		if v.kind != jsonObject {
+			return "must be an object, not " + v.kind.String()
+		}
+		decodeObject(customerFields, v, &d.Customer, p, under(at, "customer")...)
+		return ""
+	}},
+	{name: "created_at", required: true, check: func(d *draft, v *jvalue, _ *problems, _ []string) (s string) {
+		d.CreatedAt, s = checkTime(v, d.now)
+		return s
+	}},
+	{name: "updated_at", check: func(d *draft, v *jvalue, _ *problems, _ []string) (s string) {
+		d.UpdatedAt, s = checkTime(v, d.now)
+		return s
+	}},
+	{name: "currency", required: true, check: func(d *draft, v *jvalue, _ *problems, _ []string) (s string) {
+		d.currency = v.text
+		if v.kind != jsonString {
+			return "must be an ISO 4217 currency code string like \"EUR\", not " + v.kind.String()
+		}
+		d.Currency, d.exp, s = currencyRule(v.text, d.rules)
+		return s
+	}},
+	{name: "status", required: true, check: func(d *draft, v *jvalue, _ *problems, _ []string) string {
+		const want = `must be one of "paid", "pending", "refunded", "cancelled"`
+		if v.kind != jsonString {
+			return want + ", not " + v.kind.String()
+		}
+		switch s := Status(v.text); s {
+		case StatusPaid, StatusPending, StatusRefunded, StatusCancelled:
+			d.Status = s
+			return ""
+		}
+		return want
+	}},
+	{name: "total", required: true, check: func(d *draft, v *jvalue, _ *problems, _ []string) string {
+		n, s := checkAmount(v, d.currency, d.exp)
+		if s == "" {
+			d.Total, d.totalOK = n, d.exp >= 0
+		}
+		return s
+	}},
+	{name: "refunded_total", check: func(d *draft, v *jvalue, _ *problems, _ []string) string {
+		d.refundGiven = true
+		n, s := checkAmount(v, d.currency, d.exp)
+		switch {
+		case s != "":
+			return s
+		case d.totalOK && n > d.Total:
+			return "must not exceed total (" + FormatAmount(d.Total, d.exp) + ")"
+		case d.totalOK && n == 0 && d.Total > 0 && d.Status == StatusRefunded:
+			return `must not be 0 when status is "refunded": give the amount refunded, or leave refunded_total out when the whole total was refunded`
+		}
+		d.Refunded = n
+		return ""
+	}},
+	{name: "line_items", keep: &shape{elem: shapeOf(lineItemFields), max: MaxLineItems}, check: func(d *draft, v *jvalue, p *problems, at []string) string {
+		switch {
+		case v.kind != jsonArray:
+			return "must be an array of line items, not " + v.kind.String()
+		case v.count > MaxLineItems:
+			return "must have at most " + strconv.Itoa(MaxLineItems) + " line items, not " + strconv.Itoa(v.count)
+		case v.count == 0:
+			return ""
+		}
+		d.LineItems = make([]LineItem, 0, len(v.elems))
+		for i := range v.elems {
+			e, at := &v.elems[i], append(under(at, "line_items"), strconv.Itoa(i))
+			if e.kind != jsonObject {
+				p.add("must be a line item object, not "+e.kind.String(), at...)
+				continue
+			}
+			li := lineItemDraft{currency: d.currency, exp: d.exp}
+			decodeObject(lineItemFields, e, &li, p, at...)
+			d.LineItems = append(d.LineItems, li.LineItem)
+		}
+		return ""
+	}},
+}
 
 // decodeOrder validates one native order object, recording every problem in
 // p (whose pointers start at the order).
 func decodeOrder(v *jvalue, r Rules, now time.Time, p *problems) Order {
-	o := Order{Source: SourceAPI}
 	if v.kind != jsonObject {
 		p.add("must be an order object, not " + v.kind.String())
-		return o
+		return Order{Source: SourceAPI}
 	}
-	var seen, have int // members met, and those with a non-null value
-	var total, refunded, items *jvalue
-	var status string
-	exp, curName := -1, "" // the currency's exponent and code, even when it is not the shop's
-	for i := range v.fields {
-		f := &v.fields[i]
-		bit := 0
-		switch f.name {
-		case "order_id":
-			bit = fOrderID
-		case "customer":
-			bit = fCustomer
-		case "created_at":
-			bit = fCreatedAt
-		case "updated_at":
-			bit = fUpdatedAt
-		case "currency":
-			bit = fCurrency
-		case "total":
-			bit = fTotal
-		case "refunded_total":
-			bit = fRefunded
-		case "status":
-			bit = fStatus
-		case "line_items":
-			bit = fLineItems
-		default:
-			p.add("unknown field", f.name)
-			continue
-		}
-		if seen&bit != 0 {
-			p.add("duplicate field", f.name)
-			continue
-		}
-		seen |= bit
-		val := &f.value
-		if val.kind == jsonNull {
-			continue // absent; required members are reported below
-		}
-		have |= bit
-		switch bit {
-		case fOrderID:
-			id, d := checkID(val)
-			if d != "" {
-				p.add(d, f.name)
-			}
-			o.ID = id
-		case fCustomer:
-			o.Customer = decodeCustomer(val, p)
-		case fCreatedAt:
-			t, d := checkTime(val, now)
-			if d != "" {
-				p.add(d, f.name)
-			}
-			o.CreatedAt = t
-		case fUpdatedAt:
-			t, d := checkTime(val, now)
-			if d != "" {
-				p.add(d, f.name)
-			}
-			o.UpdatedAt = t
-		case fCurrency:
-			o.Currency, exp = checkCurrency(val, r, p)
-			curName = val.text
-		case fTotal:
-			total = val
-		case fRefunded:
-			refunded = val
-		case fStatus:
-			status = checkStatus(val, p)
-		case fLineItems:
-			items = val
-		}
+	d := draft{Order: Order{Source: SourceAPI}, rules: r, now: now, exp: -1}
+	decodeObject(orderFields, v, &d, p)
+	if !d.refundGiven && d.Status == StatusRefunded {
+		d.Refunded = d.Total
 	}
-	for _, req := range [...]struct {
-		bit  int
-		name string
-	}{{fOrderID, "order_id"}, {fCustomer, "customer"}, {fCreatedAt, "created_at"}, {fCurrency, "currency"}, {fTotal, "total"}, {fStatus, "status"}} {
-		if have&req.bit == 0 {
-			p.add("is required", req.name)
-		}
+	if d.Status == StatusPaid && d.Total > 0 && d.Refunded == d.Total {
+		d.Status = StatusRefunded
 	}
-
-	totalOK := false
-	if total.present() {
-		n, d := checkAmount(total, curName, exp)
-		if d != "" {
-			p.add(d, "total")
-		} else {
-			o.Total, totalOK = n, exp >= 0
-		}
-	}
-	if refunded.present() {
-		n, d := checkAmount(refunded, curName, exp)
-		switch {
-		case d != "":
-			p.add(d, "refunded_total")
-		case totalOK && n > o.Total:
-			p.add("must not exceed total ("+FormatAmount(o.Total, exp)+")", "refunded_total")
-		default:
-			o.Refunded = n
-		}
-	} else if status == string(StatusRefunded) {
-		o.Refunded = o.Total
-	}
-	o.Status = Status(status)
-	if o.Status == StatusPaid && o.Total > 0 && o.Refunded == o.Total {
-		o.Status = StatusRefunded
-	}
-	if items.present() {
-		o.LineItems = decodeLineItems(items, curName, exp, p)
-	}
-	return o
+	return d.Order
 }
 
-// decodeCustomer validates the customer object of an order.
-func decodeCustomer(v *jvalue, p *problems) Customer {
-	var c Customer
-	if v.kind != jsonObject {
-		p.add("must be an object, not "+v.kind.String(), "customer")
-		return c
-	}
-	var seen int
-	hasID := false
-	for i := range v.fields {
-		f := &v.fields[i]
-		bit := 0
-		switch f.name {
-		case "id":
-			bit = 1
-		case "email":
-			bit = 2
-		case "first_name":
-			bit = 4
-		case "accepts_marketing":
-			bit = 8
-		default:
-			p.add("unknown field", "customer", f.name)
-			continue
+// customerFields are the members of an order's customer.
+var customerFields = []field[Customer]{
+	{name: "id", required: true, check: func(c *Customer, v *jvalue, _ *problems, _ []string) (s string) {
+		c.ID, s = checkID(v)
+		return s
+	}},
+	{name: "email", check: func(c *Customer, v *jvalue, _ *problems, _ []string) (s string) {
+		if v.kind != jsonString {
+			return "must be a string, not " + v.kind.String()
 		}
-		if seen&bit != 0 {
-			p.add("duplicate field", "customer", f.name)
-			continue
+		if strings.TrimSpace(v.text) == "" {
+			return "" // an empty e-mail is no e-mail
 		}
-		seen |= bit
-		val := &f.value
-		if val.kind == jsonNull {
-			continue
+		c.Email, s = normalizeEmail(v.text)
+		return s
+	}},
+	{name: "first_name", check: func(c *Customer, v *jvalue, _ *problems, _ []string) (s string) {
+		c.FirstName, s = checkText(v, MaxFirstNameLength)
+		return s
+	}},
+	{name: "accepts_marketing", check: func(c *Customer, v *jvalue, _ *problems, _ []string) string {
+		if v.kind != jsonBool {
+			return "must be true or false, not " + v.kind.String()
 		}
-		switch f.name {
-		case "id":
-			hasID = true
-			id, d := checkID(val)
-			if d != "" {
-				p.add(d, "customer", f.name)
-			}
-			c.ID = id
-		case "email":
-			if val.kind != jsonString {
-				p.add("must be a string, not "+val.kind.String(), "customer", f.name)
-				continue
-			}
-			if strings.TrimSpace(val.text) == "" {
-				continue // an empty e-mail is no e-mail
-			}
-			e, d := normalizeEmail(val.text)
-			if d != "" {
-				p.add(d, "customer", f.name)
-			}
-			c.Email = e
-		case "first_name":
-			s, d := checkText(val, MaxFirstNameLength)
-			if d != "" {
-				p.add(d, "customer", f.name)
-			}
-			c.FirstName = s
-		case "accepts_marketing":
-			if val.kind != jsonBool {
-				p.add("must be true or false, not "+val.kind.String(), "customer", f.name)
-				continue
-			}
-			c.AcceptsMarketing = val.boolean
-		}
-	}
-	if !hasID {
-		p.add("is required", "customer", "id")
-	}
-	return c
-}
-
-// checkCurrency validates a currency code against the table and the rules.
-// It returns the code ("" when invalid) and its exponent (-1 when unknown;
-// known even when the code is not the shop's, so amounts are still checked).
-func checkCurrency(v *jvalue, r Rules, p *problems) (string, int) {
-	if v.kind != jsonString {
-		p.add("must be an ISO 4217 currency code string like \"EUR\", not "+v.kind.String(), "currency")
-		return "", -1
-	}
-	return currencyRule(v.text, r, p)
-}
-
-// currencyRule checks code against the table and the rules (see checkCurrency).
-func currencyRule(code string, r Rules, p *problems) (string, int) {
-	exp, ok := Exponent(code)
-	if !ok {
-		if _, ok := Exponent(strings.ToUpper(code)); ok {
-			p.add("must be in upper case ("+strings.ToUpper(code)+")", "currency")
-		} else {
-			p.add("unknown currency: must be an active ISO 4217 code like \"EUR\"", "currency")
-		}
-		return "", -1
-	}
-	if r.Currency != "" && code != r.Currency {
-		p.add("must be the shop's currency "+r.Currency, "currency")
-		return "", exp
-	}
-	return code, exp
-}
-
-// checkStatus validates a native status.
-func checkStatus(v *jvalue, p *problems) string {
-	const want = `must be one of "paid", "pending", "refunded", "cancelled"`
-	if v.kind != jsonString {
-		p.add(want+", not "+v.kind.String(), "status")
+		c.AcceptsMarketing = v.boolean
 		return ""
-	}
-	switch s := Status(v.text); s {
-	case StatusPaid, StatusPending, StatusRefunded, StatusCancelled:
-		return v.text
-	}
-	p.add(want, "status")
-	return ""
+	}},
 }
 
-// decodeLineItems validates the line_items array of an order.
-func decodeLineItems(v *jvalue, currency string, exp int, p *problems) []LineItem {
-	if v.kind != jsonArray {
-		p.add("must be an array of line items, not "+v.kind.String(), "line_items")
-		return nil
+// lineItemDraft is a line item being checked, with its order's currency.
+type lineItemDraft struct {
+	LineItem
+	currency string
+	exp      int
+}
+
+// lineItemFields are the members of a line item.
+var lineItemFields = []field[lineItemDraft]{
+	{name: "title", required: true, check: func(li *lineItemDraft, v *jvalue, _ *problems, _ []string) (s string) {
+		if li.Title, s = checkText(v, MaxTitleLength); s == "" && li.Title == "" {
+			s = "must not be empty"
+		}
+		return s
+	}},
+	{name: "sku", check: func(li *lineItemDraft, v *jvalue, _ *problems, _ []string) (s string) {
+		if li.SKU, s = checkText(v, MaxSKULength); s == "" && hasInvisible(li.SKU) {
+			li.SKU, s = "", invisibleDetail
+		}
+		return s
+	}},
+	{name: "quantity", required: true, check: func(li *lineItemDraft, v *jvalue, _ *problems, _ []string) (s string) {
+		li.Quantity, s = checkQuantity(v)
+		return s
+	}},
+	{name: "price", required: true, check: func(li *lineItemDraft, v *jvalue, _ *problems, _ []string) (s string) {
+		li.Price, s = checkAmount(v, li.currency, li.exp)
+		return s
+	}},
+}
+
+// currencyRule checks a currency code against the table and the rules. It
+// returns the code ("" when invalid), its exponent (-1 when unknown; known
+// even when the code is not the shop's, so amounts are still checked) and
+// what is wrong with it.
+func currencyRule(code string, r Rules) (string, int, string) {
+	exp, ok := Exponent(code)
+	switch {
+	case !ok:
+		if _, ok := Exponent(strings.ToUpper(code)); ok {
+			return "", -1, "must be in upper case (" + strings.ToUpper(code) + ")"
+		}
+		return "", -1, "unknown currency: must be an active ISO 4217 code like \"EUR\""
+	case r.Currency != "" && code != r.Currency:
+		return "", exp, "must be the shop's currency " + r.Currency
 	}
-	if len(v.elems) > MaxLineItems {
-		p.add("must have at most "+strconv.Itoa(MaxLineItems)+" line items, not "+strconv.Itoa(len(v.elems)), "line_items")
-		return nil
-	}
-	if len(v.elems) == 0 {
-		return nil
-	}
-	items := make([]LineItem, 0, len(v.elems))
-	for i := range v.elems {
-		e := &v.elems[i]
-		if e.kind != jsonObject {
-			p.add("must be a line item object, not "+e.kind.String(), "line_items", strconv.Itoa(i))
-			continue
-		}
-		var li LineItem
-		var seen int
-		var hasTitle, hasQuantity, hasPrice bool
-		for j := range e.fields {
-			f := &e.fields[j]
-			bit := 0
-			switch f.name {
-			case "title":
-				bit = 1
-			case "sku":
-				bit = 2
-			case "quantity":
-				bit = 4
-			case "price":
-				bit = 8
-			default:
-				p.add("unknown field", "line_items", strconv.Itoa(i), f.name)
-				continue
-			}
-			if seen&bit != 0 {
-				p.add("duplicate field", "line_items", strconv.Itoa(i), f.name)
-				continue
-			}
-			seen |= bit
-			val := &f.value
-			if val.kind == jsonNull {
-				continue
-			}
-			var d string
-			switch f.name {
-			case "title":
-				hasTitle = true
-				li.Title, d = checkText(val, MaxTitleLength)
-				if d == "" && li.Title == "" {
-					d = "must not be empty"
-				}
-			case "sku":
-				li.SKU, d = checkText(val, MaxSKULength)
-			case "quantity":
-				hasQuantity = true
-				li.Quantity, d = checkQuantity(val)
-			case "price":
-				hasPrice = true
-				li.Price, d = checkAmount(val, currency, exp)
-			}
-			if d != "" {
-				p.add(d, "line_items", strconv.Itoa(i), f.name)
-			}
-		}
-		if !hasTitle {
-			p.add("is required", "line_items", strconv.Itoa(i), "title")
-		}
-		if !hasQuantity {
-			p.add("is required", "line_items", strconv.Itoa(i), "quantity")
-		}
-		if !hasPrice {
-			p.add("is required", "line_items", strconv.Itoa(i), "price")
-		}
-		items = append(items, li)
-	}
-	return items
+	return code, exp, ""
 }

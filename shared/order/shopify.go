@@ -1,8 +1,11 @@
 package order
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -65,31 +68,39 @@ func GuestCustomerID(email string) string {
 //	                   only the first 250 lines are kept
 //
 // Amounts follow the API's rules (exact decimals, no more decimals than the
-// currency has, 0..10^12 minor units). Every other Shopify field is ignored.
+// currency has, 0..10^12 minor units), and ids the API's rules too. Every
+// other Shopify field is ignored, as is a nested member of the wrong JSON type
+// (an object where a string belongs, say), except the customer and line
+// items, which must be objects. The body is signed by Shopify, so it is
+// decoded with encoding/json into structs, whose member names match case
+// insensitively and where a repeated member overwrites the earlier one.
 func ParseShopify(body []byte, r Rules) (o Order, ignored string, err error) {
-	root, err := parseJSON(body)
-	if err != nil {
-		return Order{}, "", err
+	var s shopifyOrder
+	err = json.Unmarshal(body, &s)
+	if wrongTypesAsAbsent(err) != nil {
+		return Order{}, "", syntaxError(body, err)
 	}
-	if root.kind != jsonObject {
-		return Order{}, "", malformed(string(body), root.off, "a Shopify order must be a JSON object, not "+root.kind.String())
+	if start := bytes.TrimLeft(body, " \t\r\n"); start[0] != '{' {
+		return Order{}, "", malformed(body, len(body)-len(start), "a Shopify order must be a JSON object, not "+kindOf(start[0]).String())
 	}
-	if t := root.get("test"); t != nil && t.kind == jsonBool && t.boolean {
+	if s.Test.kind == jsonBool && s.Test.boolean {
 		return Order{}, IgnoredTest, nil
 	}
 	o.Source = SourceShopify
 	var p problems
 
 	// Who: the customer, or a guest identified by e-mail.
-	cust := root.get("customer")
-	if cust.present() && cust.kind != jsonObject {
-		p.addAt("/customer", "must be an object, not "+cust.kind.String())
-		cust = nil
+	cust := &s.Customer.v
+	if s.Customer.kind != jsonObject {
+		if s.Customer.kind != 0 && s.Customer.kind != jsonNull {
+			p.addAt("/customer", "must be an object, not "+s.Customer.kind.String())
+		}
+		cust = &shopifyCustomer{}
 	}
-	rawEmail := firstString(cust.get("email"), root.get("email"), root.get("contact_email"))
-	if id := cust.get("id"); id.present() {
+	rawEmail := firstString(&cust.Email, &s.Email, &s.ContactEmail)
+	if cust.ID.present() {
 		var d string
-		if o.Customer.ID, d = checkID(id); d != "" {
+		if o.Customer.ID, d = checkID(&cust.ID); d != "" {
 			p.addAt("/customer/id", d)
 		}
 	} else if rawEmail != "" {
@@ -100,79 +111,64 @@ func ParseShopify(body []byte, r Rules) (o Order, ignored string, err error) {
 	if email, d := normalizeEmail(rawEmail); d == "" {
 		o.Customer.Email = email
 	}
-	o.Customer.FirstName = sanitizeText(firstString(cust.get("first_name"), root.get("billing_address").get("first_name")), MaxFirstNameLength)
-	switch consent := cust.get("email_marketing_consent"); {
-	case consent.present() && consent.kind == jsonObject:
-		st := consent.get("state")
-		o.Customer.AcceptsMarketing = st != nil && st.kind == jsonString && st.text == "subscribed"
-	case isBool(cust.get("accepts_marketing")):
-		o.Customer.AcceptsMarketing = cust.get("accepts_marketing").boolean
-	case isBool(root.get("buyer_accepts_marketing")):
-		o.Customer.AcceptsMarketing = root.get("buyer_accepts_marketing").boolean
+	o.Customer.FirstName = sanitizeText(firstString(&cust.FirstName, &s.BillingAddress.v.FirstName), MaxFirstNameLength)
+	switch {
+	case cust.Consent.kind == jsonObject:
+		o.Customer.AcceptsMarketing = stringOf(&cust.Consent.v.State) == "subscribed"
+	case cust.AcceptsMarketing.kind == jsonBool:
+		o.Customer.AcceptsMarketing = cust.AcceptsMarketing.boolean
+	case s.BuyerAcceptsMarketing.kind == jsonBool:
+		o.Customer.AcceptsMarketing = s.BuyerAcceptsMarketing.boolean
 	}
 
 	// What and when.
-	if id := root.get("id"); !id.present() {
-		p.addAt("/id", "is required")
-	} else {
-		var d string
-		if o.ID, d = checkID(id); d != "" {
-			p.addAt("/id", d)
+	required := func(v *jvalue, ptr string, check func(*jvalue) string) {
+		if !v.present() {
+			p.addAt(ptr, "is required")
+		} else if d := check(v); d != "" {
+			p.addAt(ptr, d)
 		}
 	}
+	required(&s.ID, "/id", func(v *jvalue) (d string) { o.ID, d = checkID(v); return d })
 	now := r.now()
-	if v := root.get("created_at"); !v.present() {
-		p.addAt("/created_at", "is required")
-	} else {
+	required(&s.CreatedAt, "/created_at", func(v *jvalue) (d string) { o.CreatedAt, d = checkTime(v, now); return d })
+	if s.UpdatedAt.present() {
 		var d string
-		if o.CreatedAt, d = checkTime(v, now); d != "" {
-			p.addAt("/created_at", d)
-		}
-	}
-	if v := root.get("updated_at"); v.present() {
-		var d string
-		if o.UpdatedAt, d = checkTime(v, now); d != "" {
+		if o.UpdatedAt, d = checkTime(&s.UpdatedAt, now); d != "" {
 			p.addAt("/updated_at", d)
 		}
 	}
 	exp, curName := -1, ""
-	switch v := root.get("currency"); {
-	case !v.present():
-		p.addAt("/currency", "is required")
-	case v.kind != jsonString:
-		p.addAt("/currency", "must be an ISO 4217 currency code string, not "+v.kind.String())
-	default:
-		curName = v.text
-		o.Currency, exp = currencyRule(v.text, r, &p)
-	}
-	totalOK := false
-	if v, ptr := shopifyMoney(&root, "total_price", "total_price_set"); v == nil {
-		p.addAt("/total_price", "is required")
-	} else {
-		var d string
-		if o.Total, d = checkAmount(v, curName, exp); d != "" {
-			p.addAt(ptr, d)
-		} else {
-			totalOK = exp >= 0
+	required(&s.Currency, "/currency", func(v *jvalue) (d string) {
+		if v.kind != jsonString {
+			return "must be an ISO 4217 currency code string, not " + v.kind.String()
 		}
-	}
+		curName = v.text
+		o.Currency, exp, d = currencyRule(v.text, r)
+		return d
+	})
+	totalOK := false
+	total, ptr := shopifyMoney(&s.TotalPrice, &s.TotalPriceSet.v, "/total_price", "/total_price_set")
+	required(total, ptr, func(v *jvalue) (d string) {
+		o.Total, d = checkAmount(v, curName, exp)
+		totalOK = d == "" && exp >= 0
+		return d
+	})
 
 	// Status and refunds.
 	o.Status = StatusPending
-	if fs := root.get("financial_status"); fs != nil && fs.kind == jsonString {
-		switch fs.text {
-		case "paid", "partially_refunded":
-			o.Status = StatusPaid
-		case "refunded":
-			o.Status = StatusRefunded
-		case "voided":
-			o.Status = StatusCancelled
-		}
-	}
-	if root.get("cancelled_at").present() {
+	switch stringOf(&s.FinancialStatus) {
+	case "paid", "partially_refunded":
+		o.Status = StatusPaid
+	case "refunded":
+		o.Status = StatusRefunded
+	case "voided":
 		o.Status = StatusCancelled
 	}
-	refunded := shopifyRefunds(&root, curName, exp, o.Total, totalOK, &p)
+	if s.CancelledAt.present() {
+		o.Status = StatusCancelled
+	}
+	refunded := shopifyRefunds(&s, curName, exp, o.Total, totalOK, &p)
 	switch {
 	case o.Status == StatusRefunded:
 		o.Refunded = o.Total
@@ -185,63 +181,181 @@ func ParseShopify(body []byte, r Rules) (o Order, ignored string, err error) {
 		o.Refunded = refunded
 	}
 
-	o.LineItems = shopifyLineItems(root.get("line_items"), curName, exp, &p)
+	o.LineItems = shopifyLineItems(s.LineItems, curName, exp, &p)
 	return o, "", p.err()
 }
 
-// shopifyMoney finds a money field: the legacy string member name, else
-// set.shop_money.amount. It returns nil when neither is present.
-func shopifyMoney(v *jvalue, name, set string) (*jvalue, string) {
-	if m := v.get(name); m.present() {
-		return m, "/" + name
+// shopifyOrder is the part of a Shopify order webhook that ParseShopify
+// reads. Every scalar is a jvalue, so that numbers keep their exact text and
+// a value of an unexpected type is reported rather than failing the decode.
+type shopifyOrder struct {
+	ID                    jvalue                   `json:"id"`
+	Test                  jvalue                   `json:"test"`
+	Email                 jvalue                   `json:"email"`
+	ContactEmail          jvalue                   `json:"contact_email"`
+	BuyerAcceptsMarketing jvalue                   `json:"buyer_accepts_marketing"`
+	Customer              jobject[shopifyCustomer] `json:"customer"`
+	BillingAddress        jobject[struct {
+		FirstName jvalue `json:"first_name"`
+	}] `json:"billing_address"`
+	CreatedAt           jvalue                   `json:"created_at"`
+	UpdatedAt           jvalue                   `json:"updated_at"`
+	CancelledAt         jvalue                   `json:"cancelled_at"`
+	Currency            jvalue                   `json:"currency"`
+	PresentmentCurrency jvalue                   `json:"presentment_currency"`
+	FinancialStatus     jvalue                   `json:"financial_status"`
+	TotalPrice          jvalue                   `json:"total_price"`
+	TotalPriceSet       jobject[shopifyPriceSet] `json:"total_price_set"`
+	Refunds             jarray[struct {
+		Transactions jarray[jobject[shopifyTransaction]] `json:"transactions"`
+	}] `json:"refunds"`
+	LineItems shopifyLines `json:"line_items"`
+}
+
+type shopifyCustomer struct {
+	ID               jvalue `json:"id"`
+	Email            jvalue `json:"email"`
+	FirstName        jvalue `json:"first_name"`
+	AcceptsMarketing jvalue `json:"accepts_marketing"`
+	Consent          jobject[struct {
+		State jvalue `json:"state"`
+	}] `json:"email_marketing_consent"`
+}
+
+// shopifyPriceSet is an amount in the shop and the presentment currency.
+type shopifyPriceSet struct {
+	ShopMoney        jobject[shopifyMoneyValue] `json:"shop_money"`
+	PresentmentMoney jobject[shopifyMoneyValue] `json:"presentment_money"`
+}
+
+type shopifyMoneyValue struct {
+	Amount       jvalue `json:"amount"`
+	CurrencyCode jvalue `json:"currency_code"`
+}
+
+type shopifyTransaction struct {
+	Kind     jvalue `json:"kind"`
+	Status   jvalue `json:"status"`
+	Amount   jvalue `json:"amount"`
+	Currency jvalue `json:"currency"`
+}
+
+type shopifyLine struct {
+	Title    jvalue                   `json:"title"`
+	Name     jvalue                   `json:"name"`
+	SKU      jvalue                   `json:"sku"`
+	Quantity jvalue                   `json:"quantity"`
+	Price    jvalue                   `json:"price"`
+	PriceSet jobject[shopifyPriceSet] `json:"price_set"`
+}
+
+// jobject is a member that should be an object: its kind as sent, and its
+// members in v when it is one.
+type jobject[T any] struct {
+	kind jsonKind
+	v    T
+}
+
+// UnmarshalJSON decodes an object into o.v; a value of another type only
+// sets the kind. Nested members of the wrong type are left zero.
+func (o *jobject[T]) UnmarshalJSON(b []byte) error {
+	*o = jobject[T]{kind: kindOf(b[0])}
+	if o.kind != jsonObject {
+		return nil
 	}
-	if m := v.get(set).get("shop_money").get("amount"); m.present() {
-		return m, "/" + set + "/shop_money/amount"
+	return wrongTypesAsAbsent(json.Unmarshal(b, &o.v))
+}
+
+// jarray is a member that should be an array: its elements when it is one.
+type jarray[T any] []T
+
+// UnmarshalJSON decodes an array; a value of another type is left as an
+// empty list, and so is an element of the wrong type.
+func (a *jarray[T]) UnmarshalJSON(b []byte) error {
+	*a = nil
+	if kindOf(b[0]) != jsonArray {
+		return nil
 	}
-	return nil, "/" + name
+	return wrongTypesAsAbsent(json.Unmarshal(b, (*[]T)(a)))
+}
+
+// shopifyLines are the first MaxLineItems line items of an order (the ones
+// ParseShopify keeps: decoding no more bounds the memory a body can take).
+type shopifyLines []jobject[shopifyLine]
+
+// UnmarshalJSON decodes the first MaxLineItems elements of an array; a value
+// of another type is left as an empty list.
+func (a *shopifyLines) UnmarshalJSON(b []byte) error {
+	*a = nil
+	if kindOf(b[0]) != jsonArray {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // '['
+		return err
+	}
+	for dec.More() && len(*a) < MaxLineItems {
+		var e jobject[shopifyLine]
+		if err := dec.Decode(&e); err != nil {
+			return err
+		}
+		*a = append(*a, e)
+	}
+	return nil
+}
+
+// wrongTypesAsAbsent drops the error of a value of the wrong type, which
+// encoding/json leaves zero while decoding the rest.
+func wrongTypesAsAbsent(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return nil
+	}
+	return err
+}
+
+// shopifyMoney picks a money field: the legacy string member (pointer ptr),
+// else set.shop_money.amount. It returns the value (nil when neither is
+// present) and its pointer.
+func shopifyMoney(legacy *jvalue, set *shopifyPriceSet, ptr, setPtr string) (*jvalue, string) {
+	if legacy.present() {
+		return legacy, ptr
+	}
+	if m := &set.ShopMoney.v.Amount; m.present() {
+		return m, setPtr + "/shop_money/amount"
+	}
+	return nil, ptr
 }
 
 // shopifyRefunds sums the successful refund transactions in minor units of
 // the shop currency, converting those in the presentment currency at the
 // order's rate. The result is capped at total.
-func shopifyRefunds(root *jvalue, currency string, exp int, total int64, totalOK bool, p *problems) int64 {
-	refunds := root.get("refunds")
-	if refunds == nil || refunds.kind != jsonArray {
-		return 0
-	}
-	presCur := ""
-	if v := root.get("presentment_currency"); v != nil && v.kind == jsonString {
-		presCur = v.text
-	}
+func shopifyRefunds(s *shopifyOrder, currency string, exp int, total int64, totalOK bool, p *problems) int64 {
+	presCur := stringOf(&s.PresentmentCurrency)
 	presExp, presKnown := Exponent(presCur)
 	var shop, pres int64
-	for i := range refunds.elems {
-		txs := refunds.elems[i].get("transactions")
-		if txs == nil || txs.kind != jsonArray {
-			continue
-		}
-		for j := range txs.elems {
-			tx := &txs.elems[j]
-			if stringOf(tx.get("kind")) != "refund" || stringOf(tx.get("status")) != "success" {
+	for i, refund := range s.Refunds {
+		for j, t := range refund.Transactions {
+			tx := &t.v
+			if t.kind != jsonObject || stringOf(&tx.Kind) != "refund" || stringOf(&tx.Status) != "success" {
 				continue
 			}
 			at := "/refunds/" + strconv.Itoa(i) + "/transactions/" + strconv.Itoa(j)
-			amount := tx.get("amount")
-			if !amount.present() {
+			if !tx.Amount.present() {
 				p.addAt(at+"/amount", "is required")
 				continue
 			}
-			txCur := stringOf(tx.get("currency"))
+			txCur := stringOf(&tx.Currency)
 			switch {
 			case txCur == "" || txCur == currency:
-				n, d := checkAmount(amount, currency, exp)
+				n, d := checkAmount(&tx.Amount, currency, exp)
 				if d != "" {
 					p.addAt(at+"/amount", d)
 					continue
 				}
 				shop = min(shop+n, MaxAmount)
 			case txCur == presCur && presKnown:
-				n, d := checkAmount(amount, presCur, presExp)
+				n, d := checkAmount(&tx.Amount, presCur, presExp)
 				if d != "" {
 					p.addAt(at+"/amount", d)
 					continue
@@ -254,13 +368,12 @@ func shopifyRefunds(root *jvalue, currency string, exp int, total int64, totalOK
 	}
 	if pres > 0 && totalOK {
 		const at = "/total_price_set/presentment_money"
-		money := root.get("total_price_set").get("presentment_money")
-		amount := money.get("amount")
-		if !amount.present() || stringOf(money.get("currency_code")) != presCur {
+		money := &s.TotalPriceSet.v.PresentmentMoney.v
+		if !money.Amount.present() || stringOf(&money.CurrencyCode) != presCur {
 			p.addAt(at, "must give the order total in "+presCur+" to convert its refunds to "+currency)
 			return 0
 		}
-		totalPres, d := checkAmount(amount, presCur, presExp)
+		totalPres, d := checkAmount(&money.Amount, presCur, presExp)
 		switch {
 		case d != "":
 			p.addAt(at+"/amount", d)
@@ -287,41 +400,41 @@ func convert(amount, num, den int64) int64 {
 	return int64(q)
 }
 
-// shopifyLineItems maps Shopify's line_items, keeping the first MaxLineItems.
-func shopifyLineItems(v *jvalue, currency string, exp int, p *problems) []LineItem {
-	if v == nil || v.kind != jsonArray || len(v.elems) == 0 {
+// shopifyLineItems maps Shopify's line items (at most MaxLineItems, the
+// decoder keeps no more).
+func shopifyLineItems(lines shopifyLines, currency string, exp int, p *problems) []LineItem {
+	if len(lines) == 0 {
 		return nil
 	}
-	n := min(len(v.elems), MaxLineItems)
-	items := make([]LineItem, 0, n)
-	for i := range v.elems[:n] {
-		e := &v.elems[i]
-		at := func() string { return "/line_items/" + strconv.Itoa(i) }
-		if e.kind != jsonObject {
-			p.addAt(at(), "must be an object, not "+e.kind.String())
+	items := make([]LineItem, 0, len(lines))
+	for i := range lines {
+		e := &lines[i].v
+		at := "/line_items/" + strconv.Itoa(i)
+		if lines[i].kind != jsonObject {
+			p.addAt(at, "must be an object, not "+lines[i].kind.String())
 			continue
 		}
 		li := LineItem{
-			Title: sanitizeText(firstString(e.get("title"), e.get("name")), MaxTitleLength),
-			SKU:   sanitizeText(stringOf(e.get("sku")), MaxSKULength),
+			Title: sanitizeText(firstString(&e.Title, &e.Name), MaxTitleLength),
+			SKU:   sanitizeText(stringOf(&e.SKU), MaxSKULength),
 		}
 		if li.Title == "" {
-			p.addAt(at()+"/title", "must not be empty")
+			p.addAt(at+"/title", "must not be empty")
 		}
-		if q := e.get("quantity"); !q.present() {
-			p.addAt(at()+"/quantity", "is required")
+		if !e.Quantity.present() {
+			p.addAt(at+"/quantity", "is required")
 		} else {
 			var d string
-			if li.Quantity, d = checkQuantity(q); d != "" {
-				p.addAt(at()+"/quantity", d)
+			if li.Quantity, d = checkQuantity(&e.Quantity); d != "" {
+				p.addAt(at+"/quantity", d)
 			}
 		}
-		if price, ptr := shopifyMoney(e, "price", "price_set"); price == nil {
-			p.addAt(at()+"/price", "is required")
+		if price, ptr := shopifyMoney(&e.Price, &e.PriceSet.v, "/price", "/price_set"); price == nil {
+			p.addAt(at+"/price", "is required")
 		} else {
 			var d string
 			if li.Price, d = checkAmount(price, currency, exp); d != "" {
-				p.addAt(at()+ptr, d)
+				p.addAt(at+ptr, d)
 			}
 		}
 		items = append(items, li)
@@ -331,7 +444,7 @@ func shopifyLineItems(v *jvalue, currency string, exp int, p *problems) []LineIt
 
 // stringOf returns v's text when it is a string, else "".
 func stringOf(v *jvalue) string {
-	if v != nil && v.kind == jsonString {
+	if v.kind == jsonString {
 		return v.text
 	}
 	return ""
@@ -347,6 +460,3 @@ func firstString(vs ...*jvalue) string {
 	}
 	return ""
 }
-
-// isBool reports whether v is a JSON boolean.
-func isBool(v *jvalue) bool { return v != nil && v.kind == jsonBool }

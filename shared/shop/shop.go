@@ -22,8 +22,15 @@ import (
 // DefaultShards is how many partitions a shop's customer summaries are spread over.
 const DefaultShards = 16
 
-// ErrBadKey means a presented API key is malformed or does not match.
-var ErrBadKey = errors.New("invalid API key")
+// Errors about shops and their credentials.
+var (
+	// ErrBadKey means a presented API key is malformed or does not match.
+	ErrBadKey = errors.New("invalid API key")
+	// ErrNotFound means there is no such shop or API key.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a shop (or API key) with that id is already stored.
+	ErrExists = errors.New("already exists")
+)
 
 // Shop is one tenant's settings.
 type Shop struct {
@@ -38,6 +45,9 @@ type Shop struct {
 	Shards int
 	// WebhookSecret signs the shop's Shopify webhooks (HMAC-SHA256).
 	WebhookSecret string
+	// ShopifyDomain is the shop's "<name>.myshopify.com" domain, the one
+	// Shopify sends in X-Shopify-Shop-Domain ("" when not connected).
+	ShopifyDomain string
 	CreatedAt     time.Time
 }
 

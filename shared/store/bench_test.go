@@ -14,7 +14,6 @@ import (
 
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/order"
-	"github.com/winback/winback/shared/store"
 )
 
 var benchRun atomic.Int64
@@ -36,8 +35,8 @@ func benchOrder(id, cust string, at time.Time) order.Order {
 // ratio against a baseline single PutItem of the same order item on the
 // same emulator in the same run. Cases: a new customer's first order, a new
 // order of a customer who already has 10 or 50 purchase days, an identical
-// re-send, and five new orders of one customer stored together (PutOrders,
-// as a batch request does).
+// re-send, and five new orders of one customer stored together (as a batch
+// request does).
 func BenchmarkIngest(b *testing.B) {
 	s, db, table := newStore(b)
 	ctx := context.Background()
@@ -64,8 +63,8 @@ func BenchmarkIngest(b *testing.B) {
 	}
 
 	// run measures storing `group` new orders of one customer who already
-	// has `history` purchase days: one PutOrder, or one PutOrders call for a
-	// group, against as many single PutItems. Figures are per order.
+	// has `history` purchase days, with one PutOrders call, against as many
+	// single PutItems. Figures are per order.
 	run := func(b *testing.B, history int, resend bool, group int) {
 		var base, cand time.Duration
 		var rt, ru, wu, bru, bwu, baseWU float64
@@ -74,7 +73,7 @@ func BenchmarkIngest(b *testing.B) {
 			cust := fmt.Sprintf("c%07d", benchRun.Add(1))
 			at := t0
 			for range history { // the customer's earlier purchase days, not measured
-				if _, err := s.PutOrder(ctx, sh, benchOrder(fmt.Sprint(4000000000+benchRun.Add(1)), cust, at), ""); err != nil {
+				if _, _, err := s.PutOrders(ctx, sh, []order.Order{benchOrder(fmt.Sprint(4000000000+benchRun.Add(1)), cust, at)}, ""); err != nil {
 					b.Fatal(err)
 				}
 				at = at.Add(36 * time.Hour)
@@ -85,7 +84,7 @@ func BenchmarkIngest(b *testing.B) {
 				at = at.Add(36 * time.Hour)
 			}
 			if resend {
-				if _, err := s.PutOrder(ctx, sh, orders[0], ""); err != nil {
+				if _, _, err := s.PutOrders(ctx, sh, orders[:1], ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -94,20 +93,10 @@ func BenchmarkIngest(b *testing.B) {
 				base += d
 				baseWU += w
 			}
-			var u store.Usage
 			start := time.Now()
-			if group == 1 {
-				res, err := s.PutOrder(ctx, sh, orders[0], "")
-				if err != nil {
-					b.Fatal(err)
-				}
-				u = res.Usage
-			} else {
-				outs, usage, err := s.PutOrders(ctx, sh, orders)
-				if err != nil || outs[group-1].Change != customer.Created {
-					b.Fatal(err, outs)
-				}
-				u = usage
+			outs, u, err := s.PutOrders(ctx, sh, orders, "")
+			if err != nil || outs[group-1].Change != customer.Created {
+				b.Fatal(err, outs)
 			}
 			cand += time.Since(start)
 			rt += float64(u.RoundTrips)

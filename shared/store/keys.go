@@ -12,9 +12,17 @@ import (
 //	shop          SHOP#<shop>                          META
 //	shop index    SHOPS                                SHOP#<shop>
 //	API key       APIKEY#<key id>                      APIKEY
-//	order         SHOP#<shop>#ORDER#<order id>         ORDER
+//	order         SHOP#<shop>#ORDER#<order key>        ORDER
 //	customer      SHOP#<shop>#CUSTOMERS#<shard 00-99>  CUST#<customer id>
 //	webhook seen  SHOP#<shop>#WEBHOOK#<webhook id>     WEBHOOK   (expires through ttl)
+//
+// An order is stored under its key (customer.OrderKey: 12 base64url
+// characters of the SHA-256 of the order id), the name its customer's
+// summary gives it, so that the summary can stay small whatever the shop's
+// order ids look like and still lead to the order (for the last items
+// bought and the profile). The full id is the order item's order_id; an
+// item found under an order's key with another order_id is a digest
+// collision, refused as a conflict.
 //
 // Customer summaries of one shop are spread over Shop.Shards partitions so
 // that ingestion bursts don't heat one partition and the nightly job can read
@@ -31,12 +39,12 @@ const (
 	pkShopList = "SHOPS"
 )
 
-func shopPK(shopID string) string           { return "SHOP#" + shopID }
-func shopListSK(shopID string) string       { return "SHOP#" + shopID }
-func apiKeyPK(keyID string) string          { return "APIKEY#" + keyID }
-func orderPK(shopID, orderID string) string { return "SHOP#" + shopID + "#ORDER#" + orderID }
-func webhookPK(shopID, id string) string    { return "SHOP#" + shopID + "#WEBHOOK#" + id }
-func customerSK(customerID string) string   { return "CUST#" + customerID }
+func shopPK(shopID string) string            { return "SHOP#" + shopID }
+func shopListSK(shopID string) string        { return "SHOP#" + shopID }
+func apiKeyPK(keyID string) string           { return "APIKEY#" + keyID }
+func orderPK(shopID, orderKey string) string { return "SHOP#" + shopID + "#ORDER#" + orderKey }
+func webhookPK(shopID, id string) string     { return "SHOP#" + shopID + "#WEBHOOK#" + id }
+func customerSK(customerID string) string    { return "CUST#" + customerID }
 
 // shardPK is the partition holding shard n of a shop's customer summaries.
 func shardPK(shopID string, n int) string {

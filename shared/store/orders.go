@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
-	"math/rand/v2"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,113 +24,123 @@ import (
 // WebhookTTL is how long a processed webhook delivery id is remembered.
 const WebhookTTL = 7 * 24 * time.Hour
 
-// MaxGroup is the most orders PutOrders takes at once: with the summary
-// and a webhook id they fit one transaction (100 items, 4 MB) even when
-// every order carries 250 long line items.
-const MaxGroup = 25
-
-// PutResult says what storing an order did and what it cost.
-type PutResult struct {
-	Change customer.Change
-	Usage  Usage
-}
-
-// Outcome is what storing one order of a group did: a Change, or Err
-// (customer.ErrConflict) when the order was refused.
-type Outcome struct {
-	Change customer.Change
-	Err    error
-}
-
-// PutOrder stores order o of shop sh and folds it into its customer's
-// summary in one transaction, so the two never disagree. An identical
-// re-send or an older version changes nothing; a conflicting reuse of the
-// order id returns customer.ErrConflict. When webhookID is not empty the
-// delivery is remembered and a second delivery with the same id is a
-// Duplicate.
-func (s *Store) PutOrder(ctx context.Context, sh shop.Shop, o order.Order, webhookID string) (PutResult, error) {
-	out, u, err := s.putGroup(ctx, sh, []order.Order{o}, webhookID)
-	if err != nil {
-		return PutResult{Usage: u}, err
-	}
-	return PutResult{Change: out[0].Change, Usage: u}, out[0].Err
-}
-
-// PutOrders stores up to MaxGroup orders of one customer, in the given
-// order, as PutOrder would one after the other, but with one read and one
-// transaction for all of them: the summary is written once. Each order gets
-// its own Outcome; err is for failures of the whole group (nothing of it
-// was stored).
-func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Order) ([]Outcome, Usage, error) {
-	return s.putGroup(ctx, sh, orders, "")
-}
-
-// putGroup is PutOrder and PutOrders. The happy path costs two round trips:
-// one eventually consistent BatchGetItem of the orders, the summary (and
-// the webhook id), and one TransactWriteItems guarded by conditions on each
-// order's hash and the summary's version. A lost race re-reads consistently
-// and retries; a refusal (stale or conflicting) is confirmed by a
-// consistent read first.
-func (s *Store) putGroup(ctx context.Context, sh shop.Shop, orders []order.Order, webhookID string) ([]Outcome, Usage, error) {
+// PutOrders stores up to customer.MaxGroup orders of one customer, in the
+// given order, and folds them into the summaries (customer.Fold) in one
+// transaction, so orders and summaries never disagree. Each order gets its
+// own Outcome: an identical re-send or an older version changes nothing, a
+// conflicting reuse of an order id is refused with customer.ErrConflict.
+// A guest order now carrying the account's id moves from the guest's
+// summary to the account's in the same transaction.
+//
+// webhookID, when not empty, names a webhook delivery of exactly one order:
+// it is remembered, and a second delivery with the same id is a Duplicate.
+//
+// err is for failures of the whole group, when nothing of it was stored:
+// customer.ErrTooLarge (permanent: the summary or an order would exceed
+// DynamoDB's 400 KB item limit), ErrContention, or a DynamoDB failure. A
+// summary holds about 16,500 orders of typical baskets whatever the order
+// ids look like (TestSummaryLimit measures it).
+//
+// The happy path costs two round trips: one eventually consistent
+// BatchGetItem of the orders, the summary (and the webhook id), and one
+// TransactWriteItems guarded by conditions on each order's hash and the
+// summary's version. A lost race re-reads consistently and retries; a
+// refusal is confirmed by a consistent read first. The transaction carries
+// a ClientRequestToken derived from what it writes, and the summary keeps
+// it, so a write whose response was lost is recognised as done.
+func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Order, webhookID string) ([]customer.Outcome, Usage, error) {
 	var u Usage
-	if len(orders) == 0 || len(orders) > MaxGroup {
-		return nil, u, fmt.Errorf("put orders: %d orders, want 1 to %d", len(orders), MaxGroup)
+	if err := checkGroup(orders, webhookID); err != nil {
+		return nil, u, fmt.Errorf("put orders: %w", err)
 	}
-	for _, o := range orders[1:] {
-		if o.Customer.ID != orders[0].Customer.ID {
-			return nil, u, fmt.Errorf("put orders: orders of customers %s and %s in one group", orders[0].Customer.ID, o.Customer.ID)
-		}
-	}
+	custID := orders[0].Customer.ID
 	loc := sh.Location()
 	consistent := false
+	var pending *pendingWrite
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
 		cur, err := s.readGroup(ctx, sh, orders, webhookID, consistent, &u)
 		if err != nil {
-			return nil, u, err
+			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
+		}
+		if pending != nil {
+			if cur.summaries[custID].txn == pending.token { // the write did happen
+				return pending.plan.Outcomes, u, nil
+			}
+			if pending.err != nil {
+				return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, pending.err)
+			}
+			pending = nil
 		}
 		if cur.webhookSeen { // once written, a delivery id stays: even a lagging read is right
-			return []Outcome{{Change: customer.Duplicate}}, u, nil
+			return []customer.Outcome{{Change: customer.Duplicate}}, u, nil
 		}
-		plan, refused := fold(cur, orders, loc)
-		if refused && !consistent {
+		plan := customer.Fold(cur.storedOrders(), cur.storedSummaries(), orders, loc)
+		if plan.Refused && !consistent {
 			// A lagging read may show an older version of an order than
 			// the stored one; refusing an order is worth a confirmation.
 			consistent = true
 			continue
 		}
-		if len(plan.dirty) == 0 {
-			return plan.outcomes, u, nil
+		if len(plan.Dirty) == 0 {
+			return plan.Outcomes, u, nil
 		}
-		if latest := plan.summary.LatestPaid(); latest != plan.summary.LastItemsFrom {
-			items, err := s.itemsOf(ctx, sh.ID, latest, plan.working, &u)
-			if err != nil {
-				return nil, u, fmt.Errorf("last items of customer %s: %w", orders[0].Customer.ID, err)
-			}
-			plan.summary.SetLastItems(latest, items)
+		if err := s.complete(ctx, sh.ID, &plan, &u); err != nil {
+			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
 		}
-		err = s.writeGroup(ctx, sh, cur, plan, webhookID, &u)
-		if err == nil {
-			return plan.outcomes, u, nil
-		}
-		if !retryable(err) {
-			return nil, u, fmt.Errorf("put orders of customer %s: %w", orders[0].Customer.ID, err)
+		token := requestToken(sh.ID, cur, plan, webhookID)
+		err = s.writeGroup(ctx, sh, cur, plan, webhookID, token, &u)
+		switch {
+		case err == nil:
+			return plan.Outcomes, u, nil
+		case errors.Is(err, customer.ErrTooLarge):
+			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
+		case retryable(err):
+			pending = &pendingWrite{token: token, plan: plan}
+		case !definite(err):
+			// The transaction may have committed and its answer been lost:
+			// look before answering.
+			pending = &pendingWrite{token: token, plan: plan, err: err}
+			consistent = true
+			continue
+		default:
+			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
 		}
 		consistent = true
 		if err := backoff(ctx, attempt+1); err != nil {
 			return nil, u, err
 		}
 	}
-	return nil, u, fmt.Errorf("put orders of customer %s: %w", orders[0].Customer.ID, ErrContention)
+	return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, ErrContention)
 }
 
-// group is what putGroup read before deciding.
+// checkGroup checks PutOrders' preconditions.
+func checkGroup(orders []order.Order, webhookID string) error {
+	if len(orders) == 0 || len(orders) > customer.MaxGroup {
+		return fmt.Errorf("%d orders, want 1 to %d", len(orders), customer.MaxGroup)
+	}
+	if webhookID != "" && len(orders) != 1 {
+		return fmt.Errorf("a webhook delivery of %d orders, want 1", len(orders))
+	}
+	for _, o := range orders[1:] {
+		if o.Customer.ID != orders[0].Customer.ID {
+			return fmt.Errorf("orders of customers %s and %s in one group", orders[0].Customer.ID, o.Customer.ID)
+		}
+	}
+	return nil
+}
+
+// pendingWrite is a transaction whose failure may hide its success.
+type pendingWrite struct {
+	token string
+	plan  customer.Plan
+	err   error // the failure to report if the write did not happen
+}
+
+// group is what PutOrders read before deciding.
 type group struct {
-	stored        map[string]storedOrder // by order id
-	summary       customer.Summary
-	summaryExists bool
-	version       int64
-	summarySize   int
-	webhookSeen   bool
+	stored      map[string]storedOrder   // by order key
+	summaries   map[string]storedSummary // by customer id
+	webhookSeen bool
 }
 
 type storedOrder struct {
@@ -135,324 +149,361 @@ type storedOrder struct {
 	size  int
 }
 
-// plan is what a group of orders does to the stored state.
-type plan struct {
-	outcomes []Outcome
-	summary  customer.Summary
-	working  map[string]order.Order // each order id's version after the group
-	dirty    []string               // order ids to write, in first-touched order
+type storedSummary struct {
+	summary customer.Summary
+	exists  bool
+	version int64
+	size    int
+	txn     string
 }
 
-// fold applies the orders one after the other to what was read, as
-// separate PutOrder calls would; refused reports whether any was refused.
-func fold(cur group, orders []order.Order, loc *time.Location) (plan, bool) {
-	p := plan{outcomes: make([]Outcome, len(orders)), summary: cur.summary, working: map[string]order.Order{}}
-	for id, so := range cur.stored {
-		p.working[id] = so.order
+func (g group) storedOrders() map[string]order.Order {
+	m := make(map[string]order.Order, len(g.stored))
+	for k, so := range g.stored {
+		m[k] = so.order
 	}
-	refused := false
-	written := map[string]bool{}
-	for i, o := range orders {
-		var prev *order.Order
-		if w, ok := p.working[o.ID]; ok {
-			prev = &w
-		}
-		change, err := customer.Classify(prev, o)
-		p.outcomes[i] = Outcome{Change: change, Err: err}
-		if err != nil || change == customer.Stale {
-			refused = true
-		}
-		if err != nil || change == customer.Unchanged || change == customer.Stale {
-			continue
-		}
-		p.summary, _ = customer.Apply(p.summary, o, loc) // last items are settled once, after the fold
-		p.working[o.ID] = o
-		if !written[o.ID] {
-			written[o.ID] = true
-			p.dirty = append(p.dirty, o.ID)
-		}
-	}
-	return p, refused
+	return m
 }
 
-// itemsOf returns the line items of order id: from the group when it is
-// there, else from the table.
-func (s *Store) itemsOf(ctx context.Context, shopID, id string, working map[string]order.Order, u *Usage) ([]order.LineItem, error) {
-	if o, ok := working[id]; ok {
-		return o.LineItems, nil
+func (g group) storedSummaries() map[string]customer.Summary {
+	m := make(map[string]customer.Summary, len(g.summaries))
+	for id, ss := range g.summaries {
+		m[id] = ss.summary
 	}
-	o, err := s.getOrder(ctx, shopID, id, u)
-	return o.LineItems, err
+	return m
 }
 
+// readGroup reads the group's customer's summary, the stored versions of
+// its orders and the webhook id; then the summaries of the guests whose
+// orders the group links to the account.
 func (s *Store) readGroup(ctx context.Context, sh shop.Shop, orders []order.Order, webhookID string, consistent bool, u *Usage) (group, error) {
-	cur := group{stored: map[string]storedOrder{}}
-	custID := orders[0].Customer.ID
-	cKey := itemKey(customerPK(sh, custID), customerSK(custID))
-	keys := []map[string]types.AttributeValue{cKey}
-	seen := map[string]bool{}
+	cur := group{stored: map[string]storedOrder{}, summaries: map[string]storedSummary{}}
+	r := newReader(sh)
+	r.summary(orders[0].Customer.ID)
 	for _, o := range orders {
-		if !seen[o.ID] {
-			seen[o.ID] = true
-			keys = append(keys, itemKey(orderPK(sh.ID, o.ID), skOrder))
-		}
+		r.order(customer.OrderKey(o.ID))
 	}
 	if webhookID != "" {
-		keys = append(keys, itemKey(webhookPK(sh.ID, webhookID), skWebhook))
+		r.webhook(webhookID)
 	}
-	items, err := s.batchGet(ctx, keys, consistent, u)
-	if err != nil {
+	if err := s.read(ctx, r, &cur, consistent, u); err != nil {
 		return cur, err
 	}
-	sizes := map[string]int{}
-	for _, it := range items {
-		sizes[stringAttr(it, attrPK)] = itemSize(it)
+	r = newReader(sh)
+	for _, o := range orders {
+		prev, ok := cur.stored[customer.OrderKey(o.ID)]
+		if ok && prev.order.ID == o.ID && customer.Reattributed(prev.order, o) {
+			if _, read := cur.summaries[prev.order.Customer.ID]; !read {
+				r.summary(prev.order.Customer.ID)
+			}
+		}
 	}
-	for _, k := range keys {
-		u.BilledReadUnits += readUnits(sizes[stringAttr(k, attrPK)], consistent)
+	if len(r.keys) == 0 {
+		return cur, nil
+	}
+	return cur, s.read(ctx, r, &cur, consistent, u)
+}
+
+// reader is a batch of keys to read, each with what it is.
+type reader struct {
+	sh    shop.Shop
+	keys  []map[string]types.AttributeValue
+	kinds map[string]itemKind // by pk and sk
+}
+
+type itemKind struct {
+	what string // "customer", "order" or "webhook"
+	id   string // the customer id or the order key
+}
+
+func newReader(sh shop.Shop) *reader { return &reader{sh: sh, kinds: map[string]itemKind{}} }
+
+func (r *reader) add(pk, sk string, k itemKind) {
+	if _, dup := r.kinds[pk+"\x00"+sk]; dup {
+		return
+	}
+	r.kinds[pk+"\x00"+sk] = k
+	r.keys = append(r.keys, itemKey(pk, sk))
+}
+
+func (r *reader) summary(custID string) {
+	r.add(customerPK(r.sh, custID), customerSK(custID), itemKind{"customer", custID})
+}
+func (r *reader) order(key string) { r.add(orderPK(r.sh.ID, key), skOrder, itemKind{"order", key}) }
+func (r *reader) webhook(id string) {
+	r.add(webhookPK(r.sh.ID, id), skWebhook, itemKind{what: "webhook"})
+}
+
+// read reads r's keys into cur, telling the items apart by their keys; a
+// summary not found is recorded as a new customer.
+func (s *Store) read(ctx context.Context, r *reader, cur *group, consistent bool, u *Usage) error {
+	items, err := s.batchGet(ctx, r.keys, consistent, u)
+	if err != nil {
+		return err
+	}
+	for _, k := range r.kinds {
+		if k.what == "customer" {
+			cur.summaries[k.id] = storedSummary{}
+		}
 	}
 	for _, it := range items {
-		switch stringAttr(it, "type") {
+		k, ok := r.kinds[stringAttr(it, attrPK)+"\x00"+stringAttr(it, attrSK)]
+		if !ok {
+			return fmt.Errorf("batch get returned an item not asked for: %s %s", stringAttr(it, attrPK), stringAttr(it, attrSK))
+		}
+		switch k.what {
 		case "order":
-			var r orderRecord
-			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-				return cur, fmt.Errorf("decode order: %w", err)
-			}
-			o, err := r.order()
+			rec, err := decode[orderRecord](it)
 			if err != nil {
-				return cur, err
+				return err
 			}
-			cur.stored[o.ID] = storedOrder{order: o, hash: r.Hash, size: itemSize(it)}
+			o, err := rec.order()
+			if err != nil {
+				return err
+			}
+			cur.stored[k.id] = storedOrder{order: o, hash: rec.Hash, size: itemSize(it)}
 		case "customer":
-			var r summaryRecord
-			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-				return cur, fmt.Errorf("decode customer %s: %w", custID, err)
-			}
-			sum, err := r.summary()
+			rec, err := decode[summaryRecord](it)
 			if err != nil {
-				return cur, err
+				return err
 			}
-			cur.summary, cur.summaryExists, cur.version, cur.summarySize = sum, true, r.Version, itemSize(it)
-		default:
+			sum, err := rec.summary()
+			if err != nil {
+				return err
+			}
+			cur.summaries[k.id] = storedSummary{summary: sum, exists: true, version: rec.Version, size: itemSize(it), txn: rec.Txn}
+		case "webhook":
 			cur.webhookSeen = true
 		}
 	}
-	return cur, nil
+	return nil
 }
 
-// batchGet reads keys from the table (at most 100), following UnprocessedKeys.
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool, u *Usage) ([]map[string]types.AttributeValue, error) {
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
-	var items []map[string]types.AttributeValue
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
-			}
-		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-			RequestItems:           req,
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("batch get: %w", err)
-		}
-		u.read(out.ConsumedCapacity)
-		items = append(items, out.Responses[s.table]...)
-		req = out.UnprocessedKeys
+// decode unmarshals a raw item into a record R.
+func decode[R any](item map[string]types.AttributeValue) (R, error) {
+	var rec R
+	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+		return rec, fmt.Errorf("decode %s: %w", stringAttr(item, attrPK), err)
 	}
-	return items, nil
+	return rec, nil
 }
 
-// writeGroup writes the plan's orders and summary in one transaction, each
-// order conditioned on the hash that was read (or on not existing) and the
-// summary on its version.
-func (s *Store) writeGroup(ctx context.Context, sh shop.Shop, cur group, p plan, webhookID string, u *Usage) error {
+// complete reads the stored orders the plan's summaries still need (the
+// latest purchase's items, the latest order's profile) with one consistent
+// read and completes the summaries.
+func (s *Store) complete(ctx context.Context, shopID string, plan *customer.Plan, u *Usage) error {
+	missing := plan.Missing()
+	if len(missing) == 0 {
+		return nil
+	}
+	keys := make([]map[string]types.AttributeValue, len(missing))
+	for i, k := range missing {
+		keys[i] = itemKey(orderPK(shopID, k), skOrder)
+	}
+	items, err := s.batchGet(ctx, keys, true, u)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		rec, err := decode[orderRecord](it)
+		if err != nil {
+			return err
+		}
+		o, err := rec.order()
+		if err != nil {
+			return err
+		}
+		plan.Complete(o)
+	}
+	if still := plan.Missing(); len(still) > 0 {
+		return fmt.Errorf("summary names order keys %v that are not stored", still)
+	}
+	return nil
+}
+
+// requestToken is the transaction's ClientRequestToken: a digest of what
+// it writes and of the summary versions it was planned from, at most 36
+// characters. A retry of the same transaction carries the same token.
+func requestToken(shopID string, cur group, p customer.Plan, webhookID string) string {
+	h := sha256.New()
+	field := func(s string) { h.Write([]byte(strconv.Itoa(len(s)) + ":" + s)) }
+	field(shopID)
+	field(webhookID)
+	for _, k := range p.Dirty {
+		o := p.Orders[k]
+		field(k)
+		field(o.Hash())
+		field(formatTime(o.UpdatedAt))
+	}
+	for _, id := range sortedIDs(p.Summaries) {
+		field(id)
+		field(strconv.FormatInt(cur.summaries[id].version, 10))
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:27])
+}
+
+func sortedIDs(m map[string]customer.Summary) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// writeGroup writes the plan's orders and summaries in one transaction,
+// each order conditioned on the hash that was read (or on not existing)
+// and each summary on its version. A summary left without orders is
+// deleted. Nothing over DynamoDB's size limits is sent: that is
+// customer.ErrTooLarge.
+func (s *Store) writeGroup(ctx context.Context, sh shop.Shop, cur group, p customer.Plan, webhookID, token string, u *Usage) error {
 	now := s.now()
 	notExists := expression.AttributeNotExists(expression.Name(attrPK))
 	var items []types.TransactWriteItem
 	var billed float64
-	for _, id := range p.dirty {
-		item, err := attributevalue.MarshalMap(toOrderRecord(sh.ID, p.working[id], now))
-		if err != nil {
-			return fmt.Errorf("encode order %s: %w", id, err)
+	total := 0
+	add := func(what string, item map[string]types.AttributeValue, cond expression.ConditionBuilder, oldSize int) error {
+		size := itemSize(item)
+		if size > s.maxItem {
+			return fmt.Errorf("%s would be %d bytes, over DynamoDB's %d: %w", what, size, s.maxItem, customer.ErrTooLarge)
 		}
-		cond := notExists
-		prev, ok := cur.stored[id]
-		if ok {
-			cond = expression.Name("hash").Equal(expression.Value(prev.hash))
-		}
+		total += size
 		put, err := s.conditionalPut(item, cond)
 		if err != nil {
 			return err
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
-		billed += transactWriteUnits(prev.size, itemSize(item))
+		billed += transactWriteUnits(oldSize, size)
+		return nil
 	}
-	sumItem, err := attributevalue.MarshalMap(toSummaryRecord(sh, p.summary, cur.version+1))
-	if err != nil {
-		return fmt.Errorf("encode customer %s: %w", p.summary.CustomerID, err)
-	}
-	sumCond := notExists
-	if cur.summaryExists {
-		sumCond = expression.Name("version").Equal(expression.Value(cur.version))
-	}
-	sumPut, err := s.conditionalPut(sumItem, sumCond)
-	if err != nil {
-		return err
-	}
-	items = append(items, types.TransactWriteItem{Put: sumPut})
-	billed += transactWriteUnits(cur.summarySize, itemSize(sumItem))
-	if webhookID != "" {
-		whItem := itemKey(webhookPK(sh.ID, webhookID), skWebhook)
-		whItem[attrTTL] = &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(WebhookTTL).Unix())}
-		whItem["order_id"] = &types.AttributeValueMemberS{Value: p.dirty[0]}
-		whPut, err := s.conditionalPut(whItem, notExists)
+	for _, k := range p.Dirty {
+		o := p.Orders[k]
+		item, err := attributevalue.MarshalMap(toOrderRecord(sh.ID, o, now))
 		if err != nil {
+			return fmt.Errorf("encode order %s: %w", o.ID, err)
+		}
+		cond := notExists
+		prev, ok := cur.stored[k]
+		if ok {
+			cond = expression.Name("hash").Equal(expression.Value(prev.hash))
+		}
+		if err := add("order "+o.ID, item, cond, prev.size); err != nil {
 			return err
 		}
-		items = append(items, types.TransactWriteItem{Put: whPut})
-		billed += transactWriteUnits(0, itemSize(whItem))
+	}
+	for _, id := range sortedIDs(p.Summaries) {
+		sum, prev := p.Summaries[id], cur.summaries[id]
+		cond := notExists
+		if prev.exists {
+			cond = expression.Name("version").Equal(expression.Value(prev.version))
+		}
+		if len(sum.Orders) == 0 {
+			if !prev.exists {
+				continue
+			}
+			del, err := s.conditionalDelete(itemKey(customerPK(sh, id), customerSK(id)), cond)
+			if err != nil {
+				return err
+			}
+			items = append(items, types.TransactWriteItem{Delete: del})
+			billed += transactWriteUnits(prev.size, 0)
+			continue
+		}
+		item, err := attributevalue.MarshalMap(toSummaryRecord(sh, sum, prev.version+1, token))
+		if err != nil {
+			return fmt.Errorf("encode customer %s: %w", id, err)
+		}
+		if err := add("the summary of customer "+id, item, cond, prev.size); err != nil {
+			return err
+		}
+	}
+	if webhookID != "" {
+		item := itemKey(webhookPK(sh.ID, webhookID), skWebhook)
+		item["type"] = &types.AttributeValueMemberS{Value: "webhook"}
+		item[attrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(WebhookTTL).Unix(), 10)}
+		item["order_id"] = &types.AttributeValueMemberS{Value: p.Orders[p.Dirty[0]].ID}
+		if err := add("webhook "+webhookID, item, notExists, 0); err != nil {
+			return err
+		}
+	}
+	if total > maxTransactionSize {
+		return fmt.Errorf("transaction would be %d bytes, over DynamoDB's %d: %w", total, maxTransactionSize, customer.ErrTooLarge)
 	}
 	out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems:          items,
+		ClientRequestToken:     aws.String(token),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	u.BilledWriteUnits += billed // a cancelled transaction is billed too
 	if err != nil {
 		u.RoundTrips++
+		if tooLarge(err) {
+			return fmt.Errorf("%w: %w", customer.ErrTooLarge, err)
+		}
 		return err
 	}
-	u.write(out.ConsumedCapacity)
+	addWrite(u, out.ConsumedCapacity...)
 	return nil
 }
 
-func (s *Store) conditionalPut(item map[string]types.AttributeValue, cond expression.ConditionBuilder) (*types.Put, error) {
+func (s *Store) conditionalDelete(key map[string]types.AttributeValue, cond expression.ConditionBuilder) (*types.Delete, error) {
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build condition: %w", err)
 	}
-	return &types.Put{
+	return &types.Delete{
 		TableName:                 aws.String(s.table),
-		Item:                      item,
+		Key:                       key,
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	}, nil
 }
 
-// Order reads one stored order.
+// Order reads one stored order (customer.ErrNotFound if there is none).
 func (s *Store) Order(ctx context.Context, shopID, orderID string) (order.Order, error) {
 	var u Usage
-	return s.getOrder(ctx, shopID, orderID, &u)
-}
-
-func (s *Store) getOrder(ctx context.Context, shopID, orderID string, u *Usage) (order.Order, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:              aws.String(s.table),
-		Key:                    itemKey(orderPK(shopID, orderID), skOrder),
-		ConsistentRead:         aws.Bool(true),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+	rec, found, err := getRecord[orderRecord](ctx, s, itemKey(orderPK(shopID, customer.OrderKey(orderID)), skOrder), true, &u)
 	if err != nil {
 		return order.Order{}, fmt.Errorf("get order %s: %w", orderID, err)
 	}
-	if out.ConsumedCapacity != nil {
-		u.read([]types.ConsumedCapacity{*out.ConsumedCapacity})
-	} else {
-		u.read(nil)
+	if !found || rec.OrderID != orderID { // another id under the same key is not this order
+		return order.Order{}, fmt.Errorf("order %s: %w", orderID, customer.ErrNotFound)
 	}
-	u.BilledReadUnits += readUnits(itemSize(out.Item), true)
-	if out.Item == nil {
-		return order.Order{}, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
-	}
-	var r orderRecord
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return order.Order{}, fmt.Errorf("decode order %s: %w", orderID, err)
-	}
-	return r.order()
+	return rec.order()
 }
 
-// Customer reads one customer's summary.
+// Customer reads one customer's summary (customer.ErrNotFound if there is
+// none).
 func (s *Store) Customer(ctx context.Context, sh shop.Shop, customerID string) (customer.Summary, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            itemKey(customerPK(sh, customerID), customerSK(customerID)),
-		ConsistentRead: aws.Bool(true),
-	})
+	var u Usage
+	rec, found, err := getRecord[summaryRecord](ctx, s, itemKey(customerPK(sh, customerID), customerSK(customerID)), true, &u)
 	if err != nil {
 		return customer.Summary{}, fmt.Errorf("get customer %s: %w", customerID, err)
 	}
-	if out.Item == nil {
-		return customer.Summary{}, fmt.Errorf("customer %s: %w", customerID, ErrNotFound)
+	if !found {
+		return customer.Summary{}, fmt.Errorf("customer %s: %w", customerID, customer.ErrNotFound)
 	}
-	var r summaryRecord
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return customer.Summary{}, fmt.Errorf("decode customer %s: %w", customerID, err)
-	}
-	return r.summary()
+	return rec.summary()
 }
 
 // Customers calls fn with every customer summary in shard n of shop sh,
-// page by page; the nightly job runs one such scan per shard.
+// page by page, in customer id order; the nightly job runs one such scan
+// per shard.
 func (s *Store) Customers(ctx context.Context, sh shop.Shop, n int, fn func(customer.Summary) error) error {
-	kc := expression.Key(attrPK).Equal(expression.Value(shardPK(sh.ID, n)))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return fmt.Errorf("build key condition: %w", err)
-	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	err := s.queryAll(ctx, shardPK(sh.ID, n), func(it map[string]types.AttributeValue) error {
+		rec, err := decode[summaryRecord](it)
 		if err != nil {
-			return fmt.Errorf("query shard %d of %s: %w", n, sh.ID, err)
+			return err
 		}
-		for _, it := range page.Items {
-			var r summaryRecord
-			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-				return fmt.Errorf("decode customer: %w", err)
-			}
-			sum, err := r.summary()
-			if err != nil {
-				return err
-			}
-			if err := fn(sum); err != nil {
-				return err
-			}
+		sum, err := rec.summary()
+		if err != nil {
+			return err
 		}
+		return fn(sum)
+	})
+	if err != nil {
+		return fmt.Errorf("customers of shard %d of %s: %w", n, sh.ID, err)
 	}
 	return nil
-}
-
-func itemKey(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: pk},
-		attrSK: &types.AttributeValueMemberS{Value: sk},
-	}
-}
-
-func stringAttr(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-// backoff sleeps before retry number attempt: jittered, exponential, capped.
-func backoff(ctx context.Context, attempt int) error {
-	base := time.Duration(5<<min(attempt, 6)) * time.Millisecond
-	d := base/2 + time.Duration(rand.Int64N(int64(base)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -24,6 +24,7 @@ type shopRecord struct {
 	Timezone      string `dynamodbav:"timezone"`
 	Shards        int    `dynamodbav:"shards"`
 	WebhookSecret string `dynamodbav:"webhook_secret"`
+	ShopifyDomain string `dynamodbav:"shopify_domain,omitempty"`
 	CreatedAt     string `dynamodbav:"created_at"`
 }
 
@@ -64,9 +65,12 @@ type orderRecord struct {
 	StoredAt         string           `dynamodbav:"stored_at"`
 }
 
-// summaryRecord is a customer's summary. Orders maps each order id to a
-// compact "unix-seconds:net:status" entry; the other figures are derived
-// from it and stored for the nightly job and for people reading the table.
+// summaryRecord is a customer's summary. Orders maps each order's key
+// (customer.OrderKey) to a compact entry (see encodeEntry); the other
+// figures are derived from it and stored for the nightly job and for people
+// reading the table. Txn is the ClientRequestToken of the transaction that
+// wrote this version, so a store whose response got lost can recognise its
+// own write.
 type summaryRecord struct {
 	PK               string            `dynamodbav:"pk"`
 	SK               string            `dynamodbav:"sk"`
@@ -77,7 +81,7 @@ type summaryRecord struct {
 	FirstName        string            `dynamodbav:"first_name,omitempty"`
 	AcceptsMarketing bool              `dynamodbav:"accepts_marketing"`
 	ProfileAt        int64             `dynamodbav:"profile_at"`
-	ProfileOrder     string            `dynamodbav:"profile_order"`
+	ProfileKey       string            `dynamodbav:"profile_key"`
 	Orders           map[string]string `dynamodbav:"orders"`
 	LastItems        []lineItemRecord  `dynamodbav:"last_items"`
 	LastItemsFrom    string            `dynamodbav:"last_items_from,omitempty"`
@@ -91,6 +95,7 @@ type summaryRecord struct {
 	TotalSpend       int64             `dynamodbav:"total_spend"`
 	RepeatSpend      int64             `dynamodbav:"repeat_spend"`
 	Version          int64             `dynamodbav:"version"`
+	Txn              string            `dynamodbav:"txn,omitempty"`
 }
 
 const timeLayout = time.RFC3339Nano
@@ -113,7 +118,7 @@ func toShopRecord(s shop.Shop) shopRecord {
 	return shopRecord{
 		PK: shopPK(s.ID), SK: skShop, Type: "shop", ShopID: s.ID, Name: s.Name,
 		Currency: s.Currency, Timezone: s.Timezone, Shards: s.Shards,
-		WebhookSecret: s.WebhookSecret, CreatedAt: formatTime(s.CreatedAt),
+		WebhookSecret: s.WebhookSecret, ShopifyDomain: s.ShopifyDomain, CreatedAt: formatTime(s.CreatedAt),
 	}
 }
 
@@ -124,7 +129,7 @@ func (r shopRecord) shop() (shop.Shop, error) {
 	}
 	return shop.Shop{
 		ID: r.ShopID, Name: r.Name, Currency: r.Currency, Timezone: r.Timezone,
-		Shards: r.Shards, WebhookSecret: r.WebhookSecret, CreatedAt: created,
+		Shards: r.Shards, WebhookSecret: r.WebhookSecret, ShopifyDomain: r.ShopifyDomain, CreatedAt: created,
 	}, nil
 }
 
@@ -149,7 +154,7 @@ func fromItemRecords(items []lineItemRecord) []order.LineItem {
 
 func toOrderRecord(shopID string, o order.Order, storedAt time.Time) orderRecord {
 	return orderRecord{
-		PK: orderPK(shopID, o.ID), SK: skOrder, Type: "order",
+		PK: orderPK(shopID, customer.OrderKey(o.ID)), SK: skOrder, Type: "order",
 		OrderID: o.ID, CustomerID: o.Customer.ID, Email: o.Customer.Email,
 		FirstName: o.Customer.FirstName, AcceptsMarketing: o.Customer.AcceptsMarketing,
 		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
@@ -179,47 +184,61 @@ func (r orderRecord) order() (order.Order, error) {
 	}, nil
 }
 
-var statusCodes = map[order.Status]string{
-	order.StatusPaid: "p", order.StatusPending: "n", order.StatusRefunded: "r", order.StatusCancelled: "c",
+var statusCodes = map[order.Status]byte{
+	order.StatusPaid: 'p', order.StatusPending: 'n', order.StatusRefunded: 'r', order.StatusCancelled: 'c',
 }
 
+// encodeEntry writes a summary entry as its status code followed by the
+// creation time in Unix seconds and the net value, both base 36, e.g.
+// "psw2ry0.6wc" (paid, 2025-05-02T09:00:00Z, 89.40): about 11 bytes.
 func encodeEntry(e customer.Entry) string {
-	return strconv.FormatInt(e.At, 10) + ":" + strconv.FormatInt(e.Net, 10) + ":" + statusCodes[e.Status]
+	b := make([]byte, 0, 16)
+	b = append(b, statusCodes[e.Status])
+	b = strconv.AppendInt(b, e.At, 36)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, e.Net, 36)
+	return string(b)
 }
 
 func decodeEntry(s string) (customer.Entry, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 {
+	if s == "" {
+		return customer.Entry{}, fmt.Errorf("empty summary entry")
+	}
+	at, net, ok := strings.Cut(s[1:], ".")
+	if !ok {
 		return customer.Entry{}, fmt.Errorf("bad summary entry %q", s)
 	}
-	at, err1 := strconv.ParseInt(parts[0], 10, 64)
-	net, err2 := strconv.ParseInt(parts[1], 10, 64)
+	e := customer.Entry{}
+	var err1, err2 error
+	e.At, err1 = strconv.ParseInt(at, 36, 64)
+	e.Net, err2 = strconv.ParseInt(net, 36, 64)
 	if err1 != nil || err2 != nil {
 		return customer.Entry{}, fmt.Errorf("bad summary entry %q", s)
 	}
 	for st, code := range statusCodes {
-		if code == parts[2] {
-			return customer.Entry{At: at, Net: net, Status: st}, nil
+		if code == s[0] {
+			e.Status = st
+			return e, nil
 		}
 	}
 	return customer.Entry{}, fmt.Errorf("bad summary entry status %q", s)
 }
 
-func toSummaryRecord(sh shop.Shop, s customer.Summary, version int64) summaryRecord {
+func toSummaryRecord(sh shop.Shop, s customer.Summary, version int64, txn string) summaryRecord {
 	orders := make(map[string]string, len(s.Orders))
-	for id, e := range s.Orders {
-		orders[id] = encodeEntry(e)
+	for k, e := range s.Orders {
+		orders[k] = encodeEntry(e)
 	}
 	return summaryRecord{
 		PK: customerPK(sh, s.CustomerID), SK: customerSK(s.CustomerID), Type: "customer",
 		CustomerID: s.CustomerID, Currency: s.Currency,
 		Email: s.Email, FirstName: s.FirstName, AcceptsMarketing: s.AcceptsMarketing,
-		ProfileAt: s.ProfileFrom.At, ProfileOrder: s.ProfileFrom.OrderID,
+		ProfileAt: s.ProfileFrom.At, ProfileKey: s.ProfileFrom.Key,
 		Orders: orders, LastItems: toItemRecords(s.LastItems), LastItemsFrom: s.LastItemsFrom,
 		FirstPurchase: formatTime(s.FirstPurchase), LastPurchase: formatTime(s.LastPurchase),
 		FirstDay: s.FirstDay, LastDay: s.LastDay, PurchaseDays: s.PurchaseDays,
 		RepeatDays: s.RepeatDays(), PaidOrders: s.PaidOrders,
-		TotalSpend: s.TotalSpend, RepeatSpend: s.RepeatSpend, Version: version,
+		TotalSpend: s.TotalSpend, RepeatSpend: s.RepeatSpend, Version: version, Txn: txn,
 	}
 }
 
@@ -227,18 +246,18 @@ func (r summaryRecord) summary() (customer.Summary, error) {
 	s := customer.Summary{
 		CustomerID: r.CustomerID, Currency: r.Currency,
 		Email: r.Email, FirstName: r.FirstName, AcceptsMarketing: r.AcceptsMarketing,
-		ProfileFrom: customer.Ref{At: r.ProfileAt, OrderID: r.ProfileOrder},
+		ProfileFrom: customer.Ref{At: r.ProfileAt, Key: r.ProfileKey},
 		Orders:      make(map[string]customer.Entry, len(r.Orders)),
 		LastItems:   fromItemRecords(r.LastItems), LastItemsFrom: r.LastItemsFrom,
 		FirstDay: r.FirstDay, LastDay: r.LastDay, PurchaseDays: r.PurchaseDays,
 		PaidOrders: r.PaidOrders, TotalSpend: r.TotalSpend, RepeatSpend: r.RepeatSpend,
 	}
-	for id, enc := range r.Orders {
+	for k, enc := range r.Orders {
 		e, err := decodeEntry(enc)
 		if err != nil {
 			return customer.Summary{}, fmt.Errorf("customer %s: %w", r.CustomerID, err)
 		}
-		s.Orders[id] = e
+		s.Orders[k] = e
 	}
 	var err error
 	if s.FirstPurchase, err = parseTime(r.FirstPurchase); err != nil {

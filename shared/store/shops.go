@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -15,7 +16,8 @@ import (
 )
 
 // CreateShop stores a new shop, its entry in the shop index and its API
-// key in one transaction.
+// key in one transaction. It returns ErrExists (shop.ErrExists) when the
+// shop or the API key id is already stored, and nothing is written.
 func (s *Store) CreateShop(ctx context.Context, sh shop.Shop, cred shop.Credentials) error {
 	shopItem, err := attributevalue.MarshalMap(toShopRecord(sh))
 	if err != nil {
@@ -31,6 +33,8 @@ func (s *Store) CreateShop(ctx context.Context, sh shop.Shop, cred shop.Credenti
 	listItem := itemKey(pkShopList, shopListSK(sh.ID))
 	listItem["shop_id"] = &types.AttributeValueMemberS{Value: sh.ID}
 
+	// The order of the items is the order of the cancellation reasons.
+	names := []string{"shop " + sh.ID, "shop index entry " + sh.ID, "API key " + cred.KeyID}
 	notExists := expression.AttributeNotExists(expression.Name(attrPK))
 	var items []types.TransactWriteItem
 	for _, it := range []map[string]types.AttributeValue{shopItem, listItem, keyItem} {
@@ -41,40 +45,48 @@ func (s *Store) CreateShop(ctx context.Context, sh shop.Shop, cred shop.Credenti
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
-		return fmt.Errorf("create shop %s: %w", sh.ID, ErrExists)
+		var taken []string
+		for i, r := range tc.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(names) {
+				taken = append(taken, names[i])
+			}
+		}
+		if len(taken) > 0 {
+			return fmt.Errorf("create shop %s: %s: %w", sh.ID, strings.Join(taken, ", "), ErrExists)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("create shop %s: %w", sh.ID, err)
-	}
-	return nil
+	return fmt.Errorf("create shop %s: %w", sh.ID, err)
 }
 
-// Shop reads a shop's settings.
+// Shop reads a shop's settings (shop.ErrNotFound if there is none).
 func (s *Store) Shop(ctx context.Context, id string) (shop.Shop, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table),
-		Key:       itemKey(shopPK(id), skShop),
-	})
+	var u Usage
+	rec, found, err := getRecord[shopRecord](ctx, s, itemKey(shopPK(id), skShop), false, &u)
 	if err != nil {
 		return shop.Shop{}, fmt.Errorf("get shop %s: %w", id, err)
 	}
-	if out.Item == nil {
-		return shop.Shop{}, fmt.Errorf("shop %s: %w", id, ErrNotFound)
+	if !found {
+		return shop.Shop{}, fmt.Errorf("shop %s: %w", id, shop.ErrNotFound)
 	}
-	var r shopRecord
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return shop.Shop{}, fmt.Errorf("decode shop %s: %w", id, err)
-	}
-	return r.shop()
+	return rec.shop()
 }
 
 // SetWebhookSecret replaces a shop's Shopify webhook secret, e.g. with the
-// one Shopify shows for webhooks created in the shop admin.
-func (s *Store) SetWebhookSecret(ctx context.Context, shopID, secret string) error {
+// one Shopify shows for webhooks created in the shop admin, and, unless
+// shopifyDomain is empty, the shop's myshopify.com domain that deliveries
+// must name. A missing shop is shop.ErrNotFound.
+func (s *Store) SetWebhookSecret(ctx context.Context, shopID, secret, shopifyDomain string) error {
+	update := expression.Set(expression.Name("webhook_secret"), expression.Value(secret))
+	if shopifyDomain != "" {
+		update = update.Set(expression.Name("shopify_domain"), expression.Value(shopifyDomain))
+	}
 	expr, err := expression.NewBuilder().
-		WithUpdate(expression.Set(expression.Name("webhook_secret"), expression.Value(secret))).
+		WithUpdate(update).
 		WithCondition(expression.AttributeExists(expression.Name(attrPK))).
 		Build()
 	if err != nil {
@@ -90,7 +102,7 @@ func (s *Store) SetWebhookSecret(ctx context.Context, shopID, secret string) err
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("shop %s: %w", shopID, ErrNotFound)
+		return fmt.Errorf("shop %s: %w", shopID, shop.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("set webhook secret of %s: %w", shopID, err)
@@ -98,47 +110,30 @@ func (s *Store) SetWebhookSecret(ctx context.Context, shopID, secret string) err
 	return nil
 }
 
-// APIKey reads the shop id and secret hash stored for an API key id.
+// APIKey reads the shop id and secret hash stored for an API key id
+// (shop.ErrNotFound if there is none).
 func (s *Store) APIKey(ctx context.Context, keyID string) (shopID, secretHash string, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table),
-		Key:       itemKey(apiKeyPK(keyID), skAPIKey),
-	})
+	var u Usage
+	rec, found, err := getRecord[apiKeyRecord](ctx, s, itemKey(apiKeyPK(keyID), skAPIKey), false, &u)
 	if err != nil {
 		return "", "", fmt.Errorf("get api key: %w", err)
 	}
-	if out.Item == nil {
-		return "", "", fmt.Errorf("api key: %w", ErrNotFound)
+	if !found {
+		return "", "", fmt.Errorf("api key: %w", shop.ErrNotFound)
 	}
-	var r apiKeyRecord
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return "", "", fmt.Errorf("decode api key: %w", err)
-	}
-	return r.ShopID, r.SecretHash, nil
+	return rec.ShopID, rec.SecretHash, nil
 }
 
-// ShopIDs lists every shop's id (the nightly job's starting point).
+// ShopIDs lists every shop's id (the nightly job's starting point), in
+// id order.
 func (s *Store) ShopIDs(ctx context.Context) ([]string, error) {
-	kc := expression.Key(attrPK).Equal(expression.Value(pkShopList))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build key condition: %w", err)
-	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
 	var ids []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list shops: %w", err)
-		}
-		for _, it := range page.Items {
-			ids = append(ids, stringAttr(it, "shop_id"))
-		}
+	err := s.queryAll(ctx, pkShopList, func(it map[string]types.AttributeValue) error {
+		ids = append(ids, stringAttr(it, "shop_id"))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list shops: %w", err)
 	}
 	return ids, nil
 }

@@ -65,3 +65,11 @@ func readUnits(size int, consistent bool) float64 {
 func transactWriteUnits(oldSize, newSize int) float64 {
 	return 2 * math.Max(1, math.Ceil(float64(max(oldSize, newSize))/1024))
 }
+
+// DynamoDB's limits on what one write may hold.
+const (
+	// maxItemSize is the largest item DynamoDB stores: 400 KB.
+	maxItemSize = 400 * 1024
+	// maxTransactionSize is the largest TransactWriteItems request: 4 MB.
+	maxTransactionSize = 4 * 1024 * 1024
+)

@@ -1,25 +1,35 @@
 // Package store is winback's DynamoDB adapter: one table, the keys in
 // keys.go, the item layouts in records.go, and the transactions that keep
-// orders and customer summaries consistent.
+// orders and customer summaries consistent. What an order does to a summary
+// is decided by customer.Fold; the store reads, conditions and writes.
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/winback/winback/shared/capacity"
+	"github.com/winback/winback/shared/shop"
 )
 
-// Errors the store maps DynamoDB outcomes to.
+// Errors the store maps DynamoDB outcomes to, besides the domain's
+// (customer.ErrNotFound, customer.ErrConflict, customer.ErrTooLarge,
+// shop.ErrNotFound).
 var (
-	// ErrNotFound means the item does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrExists means a create found the item already there.
-	ErrExists = errors.New("already exists")
+	// ErrExists means a create found the shop or its API key already
+	// there; it is shop.ErrExists.
+	ErrExists = shop.ErrExists
 	// ErrContention means optimistic writes kept colliding with concurrent
 	// writers until the retry budget ran out; the request may be retried.
 	ErrContention = errors.New("too much concurrent contention")
@@ -43,46 +53,31 @@ type Store struct {
 	now   func() time.Time
 	// maxAttempts bounds optimistic-concurrency retries of one write.
 	maxAttempts int
+	// maxBatchAttempts bounds the BatchGetItem calls spent on one read
+	// while DynamoDB leaves keys unprocessed.
+	maxBatchAttempts int
+	// maxItem is the largest item the store writes (DynamoDB's limit).
+	maxItem int
 }
 
 // New returns a store over the given client and table.
 func New(db DB, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now, maxAttempts: 12}
+	return &Store{db: db, table: table, now: time.Now, maxAttempts: 12, maxBatchAttempts: 8, maxItem: maxItemSize}
 }
 
 // Usage is what one operation cost in DynamoDB terms.
-type Usage struct {
-	RoundTrips int `json:"round_trips"`
-	// ReadUnits and WriteUnits are the capacity DynamoDB reported
-	// (ReturnConsumedCapacity). DynamoDB Local's figures for transactions
-	// and for reads of missing items differ from AWS's billing.
-	ReadUnits  float64 `json:"read_units"`
-	WriteUnits float64 `json:"write_units"`
-	// BilledReadUnits and BilledWriteUnits apply AWS's published on-demand
-	// rules to the sizes of the items read and written: a read of up to 4 KB
-	// is 0.5 unit eventually consistent, 1 strongly consistent (a missing
-	// item too); a transactional write is 2 units per started KB.
-	BilledReadUnits  float64 `json:"billed_read_units"`
-	BilledWriteUnits float64 `json:"billed_write_units"`
-}
+type Usage = capacity.Usage
 
-// Add accumulates u2 into u.
-func (u *Usage) Add(u2 Usage) {
-	u.RoundTrips += u2.RoundTrips
-	u.ReadUnits += u2.ReadUnits
-	u.WriteUnits += u2.WriteUnits
-	u.BilledReadUnits += u2.BilledReadUnits
-	u.BilledWriteUnits += u2.BilledWriteUnits
-}
-
-func (u *Usage) read(cc []types.ConsumedCapacity) {
+// addRead counts a read round trip and the capacity DynamoDB reported.
+func addRead(u *Usage, cc ...types.ConsumedCapacity) {
 	u.RoundTrips++
 	for _, c := range cc {
 		u.ReadUnits += aws.ToFloat64(c.CapacityUnits)
 	}
 }
 
-func (u *Usage) write(cc []types.ConsumedCapacity) {
+// addWrite counts a write round trip and the capacity DynamoDB reported.
+func addWrite(u *Usage, cc ...types.ConsumedCapacity) {
 	u.RoundTrips++
 	for _, c := range cc {
 		u.WriteUnits += aws.ToFloat64(c.CapacityUnits)
@@ -127,9 +122,10 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 	return nil
 }
 
-// retryable reports whether a cancelled transaction lost an optimistic
-// race (a condition on a version or a concurrent transaction) and should
-// be retried after re-reading.
+// retryable reports whether a failed transaction lost an optimistic race
+// (a condition on a version or a concurrent transaction) and should be
+// retried after re-reading. A reused request token with other parameters
+// (a concurrent identical request) is such a race too.
 func retryable(err error) bool {
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
@@ -142,5 +138,159 @@ func retryable(err error) bool {
 		return false
 	}
 	var conflict *types.TransactionConflictException
-	return errors.As(err, &conflict)
+	var mismatch *types.IdempotentParameterMismatchException
+	return errors.As(err, &conflict) || errors.As(err, &mismatch)
+}
+
+// tooLarge reports whether DynamoDB refused a write for the size of an item
+// or of the whole transaction: a permanent failure.
+func tooLarge(err error) bool {
+	var ae interface {
+		ErrorCode() string
+		ErrorMessage() string
+	}
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
+		return false
+	}
+	msg := strings.ToLower(ae.ErrorMessage())
+	return strings.Contains(msg, "size") && (strings.Contains(msg, "exceed") || strings.Contains(msg, "larger"))
+}
+
+// definite reports whether a failed write certainly did not happen: DynamoDB
+// answered and refused it. Other failures (a lost response, a timeout, a
+// 5xx after the SDK's retries) may hide a committed transaction.
+func definite(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// getRecord reads one item into a record R. found is false when there is
+// no such item.
+func getRecord[R any](ctx context.Context, s *Store, key map[string]types.AttributeValue, consistent bool, u *Usage) (rec R, found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:              aws.String(s.table),
+		Key:                    key,
+		ConsistentRead:         aws.Bool(consistent),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return rec, false, err
+	}
+	if out.ConsumedCapacity != nil {
+		addRead(u, *out.ConsumedCapacity)
+	} else {
+		addRead(u)
+	}
+	u.BilledReadUnits += readUnits(itemSize(out.Item), consistent)
+	if out.Item == nil {
+		return rec, false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return rec, true, fmt.Errorf("decode %s: %w", stringAttr(key, attrPK), err)
+	}
+	return rec, true, nil
+}
+
+// queryAll calls fn with every item of partition pk, page by page.
+func (s *Store) queryAll(ctx context.Context, pk string, fn func(map[string]types.AttributeValue) error) error {
+	kc := expression.Key(attrPK).Equal(expression.Value(pk))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return fmt.Errorf("build key condition: %w", err)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query %s: %w", pk, err)
+		}
+		for _, it := range page.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// batchGet reads keys from the table (at most 100), following
+// UnprocessedKeys for at most maxBatchAttempts calls, and bills the reads.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool, u *Usage) ([]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
+	var items []map[string]types.AttributeValue
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt == s.maxBatchAttempts {
+			return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d attempts", len(req[s.table].Keys), attempt)
+		}
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems:           req,
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("batch get: %w", err)
+		}
+		addRead(u, out.ConsumedCapacity...)
+		items = append(items, out.Responses[s.table]...)
+		req = out.UnprocessedKeys
+	}
+	sizes := map[string]int{}
+	for _, it := range items {
+		sizes[stringAttr(it, attrPK)+"\x00"+stringAttr(it, attrSK)] = itemSize(it)
+	}
+	for _, k := range keys {
+		u.BilledReadUnits += readUnits(sizes[stringAttr(k, attrPK)+"\x00"+stringAttr(k, attrSK)], consistent)
+	}
+	return items, nil
+}
+
+func (s *Store) conditionalPut(item map[string]types.AttributeValue, cond expression.ConditionBuilder) (*types.Put, error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build condition: %w", err)
+	}
+	return &types.Put{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}, nil
+}
+
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func stringAttr(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// backoff sleeps before retry number attempt: jittered, exponential, capped.
+func backoff(ctx context.Context, attempt int) error {
+	base := time.Duration(5<<min(attempt, 6)) * time.Millisecond
+	d := base/2 + time.Duration(rand.Int64N(int64(base)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

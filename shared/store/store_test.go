@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,183 +16,112 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/winback/winback/internal/emulator"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/customer/customertest"
-	"github.com/winback/winback/shared/emulator"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store"
+	"github.com/winback/winback/shared/store/storetest"
 )
+
+var _ storetest.Store = (*store.Store)(nil)
 
 var tableSeq atomic.Int64
 
-// newStore gives each test its own table on the test process's DynamoDB Local.
-func newStore(t testing.TB) (*store.Store, *dynamodb.Client, string) {
+// newTable gives each test its own table on the test process's DynamoDB Local.
+func newTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	db := emulator.DynamoDB(t)
 	table := fmt.Sprintf("winback-test-%d-%d", time.Now().UnixNano()%1e6, tableSeq.Add(1))
 	if err := store.CreateTable(context.Background(), db, table); err != nil {
 		t.Fatal(err)
 	}
+	return db, table
+}
+
+// newStore gives each test a store over its own table.
+func newStore(t testing.TB) (*store.Store, *dynamodb.Client, string) {
+	t.Helper()
+	db, table := newTable(t)
 	return store.New(db, table), db, table
 }
 
-func newShop(t testing.TB, s *store.Store, tz string) shop.Shop {
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, _, _ := newStore(t)
+		return s
+	})
+}
+
+var (
+	t0      = storetest.T0
+	mkOrder = storetest.Order
+	newShop = storetest.NewShop
+)
+
+// putOne stores one order and returns its outcome and what it cost.
+func putOne(t testing.TB, s *store.Store, sh shop.Shop, o order.Order, webhookID string) (customer.Outcome, store.Usage) {
 	t.Helper()
-	sh := shop.Shop{
-		ID: shop.NewID(), Name: "Test shop", Currency: "EUR", Timezone: tz,
-		Shards: shop.DefaultShards, CreatedAt: time.Now().UTC().Truncate(time.Second),
+	outs, u, err := s.PutOrders(context.Background(), sh, []order.Order{o}, webhookID)
+	if err != nil {
+		t.Fatalf("PutOrders(%s): %v", o.ID, err)
 	}
-	cred := shop.NewCredentials()
-	sh.WebhookSecret = cred.WebhookSecret
-	if err := s.CreateShop(context.Background(), sh, cred); err != nil {
-		t.Fatal(err)
-	}
-	return sh
+	return outs[0], u
 }
 
-var t0 = time.Date(2025, 5, 2, 9, 0, 0, 0, time.UTC)
-
-func mkOrder(id, cust string, at time.Time, total int64) order.Order {
-	return order.Order{
-		ID: id, CreatedAt: at, UpdatedAt: at, Currency: "EUR", Total: total, Status: order.StatusPaid,
-		Customer:  order.Customer{ID: cust, Email: cust + "@example.com", FirstName: "Kim", AcceptsMarketing: true},
-		LineItems: []order.LineItem{{SKU: "SKU-" + id, Title: "Mug " + id, Quantity: 1, Price: total}},
-		Source:    order.SourceAPI,
-	}
-}
-
-func TestCreateShopAndLookUpItsKey(t *testing.T) {
+// TestRoundTrips pins what each case costs in DynamoDB round trips.
+func TestRoundTrips(t *testing.T) {
 	s, _, _ := newStore(t)
-	ctx := context.Background()
-	sh := shop.Shop{ID: shop.NewID(), Name: "Acme", Currency: "USD", Timezone: "America/Chicago", Shards: 8,
-		WebhookSecret: "whsec", CreatedAt: t0}
-	cred := shop.NewCredentials()
-	if err := s.CreateShop(ctx, sh, cred); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Shop(ctx, sh.ID)
-	if err != nil || !reflect.DeepEqual(got, sh) {
-		t.Fatalf("Shop() = %+v, %v; want %+v", got, err, sh)
-	}
-	shopID, hash, err := s.APIKey(ctx, cred.KeyID)
-	if err != nil || shopID != sh.ID || hash != cred.KeyHash {
-		t.Fatalf("APIKey() = %q, %q, %v", shopID, hash, err)
-	}
-	if err := s.CreateShop(ctx, sh, shop.NewCredentials()); !errors.Is(err, store.ErrExists) {
-		t.Fatalf("second create: %v, want ErrExists", err)
-	}
-	if _, err := s.Shop(ctx, "shop_missing"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("missing shop: %v", err)
-	}
-	if _, _, err := s.APIKey(ctx, "nokeynokeynokey0"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("missing key: %v", err)
-	}
-	if err := s.SetWebhookSecret(ctx, sh.ID, "shpss_from_shopify"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Shop(ctx, sh.ID); got.WebhookSecret != "shpss_from_shopify" || got.Name != sh.Name {
-		t.Fatalf("after SetWebhookSecret: %+v", got)
-	}
-	if err := s.SetWebhookSecret(ctx, "shop_missing", "x"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("SetWebhookSecret on a missing shop: %v", err)
-	}
-	ids, err := s.ShopIDs(ctx)
-	if err != nil || !reflect.DeepEqual(ids, []string{sh.ID}) {
-		t.Fatalf("ShopIDs() = %v, %v", ids, err)
-	}
-}
-
-func TestPutOrderOutcomes(t *testing.T) {
-	s, _, _ := newStore(t)
-	ctx := context.Background()
 	sh := newShop(t, s, "Europe/Paris")
 	o := mkOrder("1001", "c-1", t0, 2599)
-
-	put := func(o order.Order, webhook string) store.PutResult {
+	check := func(name string, o order.Order, webhookID string, want customer.Change, trips int) {
 		t.Helper()
-		res, err := s.PutOrder(ctx, sh, o, webhook)
-		if err != nil {
-			t.Fatalf("PutOrder(%s): %v", o.ID, err)
+		out, u := putOne(t, s, sh, o, webhookID)
+		if out.Change != want || out.Err != nil || u.RoundTrips != trips {
+			t.Fatalf("%s: %+v in %d round trips, want %q in %d", name, out, u.RoundTrips, want, trips)
 		}
-		return res
+		if u.BilledReadUnits <= 0 || (want == customer.Created && u.BilledWriteUnits <= 0) {
+			t.Fatalf("%s: billed %+v", name, u)
+		}
 	}
-
-	res := put(o, "")
-	if res.Change != customer.Created || res.Usage.RoundTrips != 2 {
-		t.Fatalf("first put: %+v, want created in 2 round trips", res)
-	}
-	if res := put(o, ""); res.Change != customer.Unchanged || res.Usage.RoundTrips != 1 {
-		t.Fatalf("re-send: %+v, want unchanged after 1 read", res)
-	}
-
+	check("first put", o, "", customer.Created, 2)
+	check("re-send", o, "", customer.Unchanged, 1)
 	refunded := o
-	refunded.Refunded = 599
-	refunded.UpdatedAt = t0.Add(time.Hour)
-	if res := put(refunded, ""); res.Change != customer.Updated {
-		t.Fatalf("partial refund: %+v", res)
-	}
-	if res := put(o, ""); res.Change != customer.Stale || res.Usage.RoundTrips != 2 {
-		t.Fatalf("late older version: %+v, want stale, confirmed by a consistent read", res)
-	}
-	sum, err := s.Customer(ctx, sh, "c-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.TotalSpend != 2000 || sum.PurchaseDays != 1 || sum.PaidOrders != 1 {
-		t.Fatalf("after refund: %+v", sum)
-	}
-
-	stolen := mkOrder("1001", "c-2", t0, 2599)
-	if _, err := s.PutOrder(ctx, sh, stolen, ""); !errors.Is(err, customer.ErrConflict) {
-		t.Fatalf("reuse by another customer: %v, want ErrConflict", err)
-	}
-	if _, err := s.Customer(ctx, sh, "c-2"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("a conflict must write nothing, got customer c-2: %v", err)
-	}
-	stored, err := s.Order(ctx, sh.ID, "1001")
-	if err != nil || stored.Hash() != refunded.Hash() {
-		t.Fatalf("stored order changed by a conflict: %+v, %v", stored, err)
-	}
-
+	refunded.Refunded, refunded.UpdatedAt = 599, t0.Add(time.Hour)
+	check("partial refund", refunded, "", customer.Updated, 2)
+	check("late older version, confirmed by a consistent read", o, "", customer.Stale, 2)
 	o2 := mkOrder("1002", "c-1", t0.Add(49*time.Hour), 1000)
-	if res := put(o2, "wh-1"); res.Change != customer.Created {
-		t.Fatalf("webhook put: %+v", res)
-	}
-	o2b := o2
-	o2b.Status = order.StatusCancelled
-	o2b.UpdatedAt = o2.UpdatedAt.Add(time.Minute)
-	if res := put(o2b, "wh-1"); res.Change != customer.Duplicate {
-		t.Fatalf("same webhook delivery again: %+v, want duplicate", res)
-	}
-	sum, _ = s.Customer(ctx, sh, "c-1")
-	if sum.PurchaseDays != 2 || sum.RepeatSpend != 1000 || sum.LastItemsFrom != "1002" {
-		t.Fatalf("after second order: %+v", sum)
-	}
+	check("webhook", o2, "wh-1", customer.Created, 2)
+	check("same delivery", o2, "wh-1", customer.Duplicate, 1)
+	o2.Status, o2.UpdatedAt = order.StatusCancelled, o2.UpdatedAt.Add(time.Minute)
+	check("cancel latest: read, items, write", o2, "wh-2", customer.Updated, 3)
 
-	// Cancelling the latest purchase brings back the previous one's items.
-	if res := put(o2b, "wh-2"); res.Change != customer.Updated || res.Usage.RoundTrips != 3 {
-		t.Fatalf("cancel latest: %+v, want updated in 3 round trips (read, items, write)", res)
-	}
-	sum, _ = s.Customer(ctx, sh, "c-1")
-	if sum.LastItemsFrom != "1001" || len(sum.LastItems) != 1 || sum.LastItems[0].SKU != "SKU-1001" || sum.PurchaseDays != 1 {
-		t.Fatalf("after cancelling the latest: %+v", sum)
+	guest := order.GuestCustomerID("kim@example.com")
+	g := mkOrder("G", guest, t0, 500)
+	check("guest order", g, "", customer.Created, 2)
+	g.Customer.ID, g.UpdatedAt = "c-1", g.UpdatedAt.Add(time.Hour)
+	check("link: read, guest's summary, write", g, "", customer.Updated, 3)
+
+	outs, u, err := s.PutOrders(context.Background(), sh, []order.Order{o, mkOrder("1003", "c-1", t0, 1)}, "")
+	if err != nil || u.RoundTrips != 3 || outs[0].Change != customer.Stale || outs[1].Change != customer.Created {
+		t.Fatalf("group with a refusal: %+v in %d round trips, %v; want 3 (lagging read, consistent read, write)", outs, u.RoundTrips, err)
 	}
 }
 
 // TestConcurrentRandomHistoriesEqualRecomputation writes shuffled histories
 // from several goroutines at once, so that the same customer's orders race
-// each other, then checks every stored summary against a recomputation from
-// the stored orders.
+// each other (and, for linked guest checkouts, the guest's), then checks
+// every stored summary against a recomputation from the stored orders.
 func TestConcurrentRandomHistoriesEqualRecomputation(t *testing.T) {
 	t.Run("one by one", func(t *testing.T) { testRandomHistories(t, 1) })
 	t.Run("in groups", func(t *testing.T) { testRandomHistories(t, 5) })
 }
 
 // testRandomHistories delivers the shuffled stream in runs of up to
-// groupSize consecutive orders of one customer (PutOrders), or one by one
-// (PutOrder) when groupSize is 1.
+// groupSize consecutive orders of one customer.
 func testRandomHistories(t *testing.T, groupSize int) {
 	s, db, table := newStore(t)
 	ctx := context.Background()
@@ -201,10 +132,17 @@ func testRandomHistories(t *testing.T, groupSize int) {
 	var all []order.Order
 	var deliveries [][]order.Order // runs of 1..groupSize of one customer's stream
 	for c := range customers {
-		stream := customertest.History(r, fmt.Sprintf("cust-%02d", c), 6, t0)
+		cust := fmt.Sprintf("cust-%02d", c)
+		stream := customertest.History(r, cust, 6, t0)
+		if c%3 == 0 {
+			stream = customertest.Linked(stream, order.GuestCustomerID(cust+"@example.com"))
+		}
 		all = append(all, stream...)
 		for len(stream) > 0 {
-			n := min(1+r.IntN(groupSize), len(stream))
+			n := 1
+			for n < min(1+r.IntN(groupSize), len(stream)) && stream[n].Customer.ID == stream[0].Customer.ID {
+				n++
+			}
 			deliveries = append(deliveries, stream[:n])
 			stream = stream[n:]
 		}
@@ -220,24 +158,16 @@ func testRandomHistories(t *testing.T, groupSize int) {
 	errs := make(chan error, len(all))
 	next := atomic.Int64{}
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(deliveries) {
 					return
 				}
-				var outs []store.Outcome
-				if groupSize == 1 {
-					res, err := s.PutOrder(ctx, sh, deliveries[i][0], "")
-					outs = []store.Outcome{{Change: res.Change, Err: err}}
-				} else {
-					var err error
-					if outs, _, err = s.PutOrders(ctx, sh, deliveries[i]); err != nil {
-						errs <- err
-						continue
-					}
+				outs, _, err := s.PutOrders(ctx, sh, deliveries[i], "")
+				if err != nil {
+					errs <- err
+					continue
 				}
 				for _, o := range outs {
 					if o.Err != nil {
@@ -249,7 +179,7 @@ func testRandomHistories(t *testing.T, groupSize int) {
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -281,20 +211,13 @@ func testRandomHistories(t *testing.T, groupSize int) {
 			t.Fatal(err)
 		}
 		want := customer.Recompute(orders, sh.Location())
-		if !reflect.DeepEqual(canonical(got), canonical(want)) {
+		if !reflect.DeepEqual(storetest.Canonical(got), storetest.Canonical(want)) {
 			t.Errorf("customer %s: stored summary\n%+v\n!= recomputed\n%+v", cust, got, want)
 		}
 	}
 	if n := countCustomers(t, s, sh); n != len(byCustomer) {
 		t.Fatalf("%d summaries over the shards, want %d", n, len(byCustomer))
 	}
-}
-
-func canonical(s customer.Summary) customer.Summary {
-	if len(s.LastItems) == 0 {
-		s.LastItems = nil
-	}
-	return s
 }
 
 func countCustomers(t *testing.T, s *store.Store, sh shop.Shop) int {
@@ -321,7 +244,6 @@ func scanOrders(t *testing.T, db *dynamodb.Client, table string) []order.Order {
 		for _, it := range page.Items {
 			var rec struct {
 				Type string `dynamodbav:"type"`
-				ID   string `dynamodbav:"order_id"`
 			}
 			if err := attributevalue.UnmarshalMap(it, &rec); err != nil {
 				t.Fatal(err)
@@ -352,25 +274,23 @@ func TestOneCustomerUnderHeavyContention(t *testing.T) {
 	var attempts atomic.Int64
 	errs := make(chan error, orders)
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= orders {
 					return
 				}
 				o := mkOrder(fmt.Sprintf("hot-%02d", i), "hot", t0.Add(time.Duration(i)*25*time.Hour), int64(100+i))
-				res, err := s.PutOrder(ctx, sh, o, "")
-				attempts.Add(int64(res.Usage.RoundTrips))
-				if err == nil && res.Change != customer.Created {
-					err = fmt.Errorf("order %s: %s, want created", o.ID, res.Change)
+				outs, u, err := s.PutOrders(ctx, sh, []order.Order{o}, "")
+				attempts.Add(int64(u.RoundTrips))
+				if err == nil && (outs[0].Err != nil || outs[0].Change != customer.Created) {
+					err = fmt.Errorf("order %s: %+v, want created", o.ID, outs[0])
 				}
 				if err != nil {
 					errs <- err
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -392,60 +312,217 @@ func TestOneCustomerUnderHeavyContention(t *testing.T) {
 	t.Logf("%d orders, %d round trips (%.1f per order) under contention", orders, attempts.Load(), float64(attempts.Load())/orders)
 }
 
-func TestPutOrdersFoldsAGroupLikeSeparatePuts(t *testing.T) {
-	s, _, _ := newStore(t)
+// faultDB wraps the emulator's client to make DynamoDB misbehave.
+type faultDB struct {
+	*dynamodb.Client
+	batchGet func(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	transact func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+func (f *faultDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	if f.batchGet != nil {
+		return f.batchGet(ctx, in, opts...)
+	}
+	return f.Client.BatchGetItem(ctx, in, opts...)
+}
+
+func (f *faultDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f.transact != nil {
+		return f.transact(ctx, in, opts...)
+	}
+	return f.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+// TestLostResponseIsRecognised: a transaction commits but its response is
+// lost. Whether the SDK retries it (same request, same token) or the error
+// reaches the store, the outcome is what the transaction did: created, not
+// unchanged (nor duplicate, for a webhook).
+func TestLostResponseIsRecognised(t *testing.T) {
+	for _, mode := range []string{"sdk retry", "error"} {
+		t.Run(mode, func(t *testing.T) {
+			client, table := newTable(t)
+			db := &faultDB{Client: client}
+			s := store.New(db, table)
+			sh := newShop(t, s, "UTC")
+			var calls, lost atomic.Int64
+			db.transact = func(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+				calls.Add(1)
+				if aws.ToString(in.ClientRequestToken) == "" || len(aws.ToString(in.ClientRequestToken)) > 36 {
+					t.Errorf("ClientRequestToken %q", aws.ToString(in.ClientRequestToken))
+				}
+				out, err := client.TransactWriteItems(ctx, in, opts...)
+				if err != nil || lost.Add(1) > 1 {
+					return out, err
+				}
+				if mode == "sdk retry" {
+					return client.TransactWriteItems(ctx, in, opts...) // what the SDK's retryer sends again
+				}
+				return nil, fmt.Errorf("operation error DynamoDB: TransactWriteItems: read response: %w", io.ErrUnexpectedEOF)
+			}
+			for i, webhook := range []string{"", "wh-1"} {
+				o := mkOrder(fmt.Sprint("L", i), "c-1", t0.Add(time.Duration(i)*time.Hour), 100)
+				lost.Store(0)
+				out, _ := putOne(t, s, sh, o, webhook)
+				if out.Change != customer.Created || out.Err != nil {
+					t.Fatalf("order %s (webhook %q) whose response was lost: %+v, want created", o.ID, webhook, out)
+				}
+			}
+			if calls.Load() != 2 {
+				t.Fatalf("%d transactions sent, want 2 (the store must not write again)", calls.Load())
+			}
+			if sum, err := s.Customer(context.Background(), sh, "c-1"); err != nil || len(sum.Orders) != 2 {
+				t.Fatalf("summary %+v, %v", sum, err)
+			}
+		})
+	}
+}
+
+// TestFailedWriteIsReported: an unknown failure of a transaction that did
+// not commit is the group's error, after one look.
+func TestFailedWriteIsReported(t *testing.T) {
+	client, table := newTable(t)
+	db := &faultDB{Client: client}
+	s := store.New(db, table)
+	sh := newShop(t, s, "UTC")
+	db.transact = func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	_, u, err := s.PutOrders(context.Background(), sh, []order.Order{mkOrder("F", "c", t0, 1)}, "")
+	if !errors.Is(err, io.ErrUnexpectedEOF) || u.RoundTrips != 3 {
+		t.Fatalf("err %v after %d round trips; want the failure after read, write, read", err, u.RoundTrips)
+	}
+}
+
+// TestItemsAreToldApartByKey: what a read returns is classified by its key,
+// not by its type attribute; an item nobody asked for is an error.
+func TestItemsAreToldApartByKey(t *testing.T) {
+	client, table := newTable(t)
+	db := &faultDB{Client: client}
+	s := store.New(db, table)
+	sh := newShop(t, s, "UTC")
+	o := mkOrder("K", "c", t0, 1)
+	putOne(t, s, sh, o, "")
+
+	db.batchGet = func(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+		out, err := client.BatchGetItem(ctx, in, opts...)
+		if err == nil {
+			for _, it := range out.Responses[table] {
+				it["type"] = &types.AttributeValueMemberS{Value: "something-else"}
+			}
+		}
+		return out, err
+	}
+	if out, _ := putOne(t, s, sh, o, ""); out.Change != customer.Unchanged {
+		t.Fatalf("re-send read back with odd types: %+v, want unchanged", out)
+	}
+
+	db.batchGet = func(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+		out, err := client.BatchGetItem(ctx, in, opts...)
+		if err == nil {
+			out.Responses[table] = append(out.Responses[table], map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "SHOP#" + sh.ID + "#SOMETHING"},
+				"sk": &types.AttributeValueMemberS{Value: "ELSE"},
+			})
+		}
+		return out, err
+	}
+	if _, _, err := s.PutOrders(context.Background(), sh, []order.Order{o}, "wh-x"); err == nil || !strings.Contains(err.Error(), "not asked for") {
+		t.Fatalf("unexpected item: %v", err)
+	}
+}
+
+// TestUnprocessedKeys: keys DynamoDB leaves unprocessed are read again, a
+// bounded number of times.
+func TestUnprocessedKeys(t *testing.T) {
+	client, table := newTable(t)
+	db := &faultDB{Client: client}
+	s := store.New(db, table)
+	sh := newShop(t, s, "UTC")
+	var calls atomic.Int64
+	unprocessed := func(first int) func(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+		calls.Store(0)
+		return func(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+			if calls.Add(1) <= int64(first) {
+				return &dynamodb.BatchGetItemOutput{UnprocessedKeys: in.RequestItems}, nil
+			}
+			return client.BatchGetItem(ctx, in, opts...)
+		}
+	}
+	db.batchGet = unprocessed(2)
+	if out, _ := putOne(t, s, sh, mkOrder("U", "c", t0, 1), ""); out.Change != customer.Created {
+		t.Fatalf("after two unprocessed reads: %+v", out)
+	}
+	db.batchGet = unprocessed(1 << 30)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _, err := s.PutOrders(ctx, sh, []order.Order{mkOrder("V", "c", t0, 1)}, "")
+	if err == nil || !strings.Contains(err.Error(), "unprocessed") || ctx.Err() != nil {
+		t.Fatalf("keys never processed: %v (context: %v)", err, ctx.Err())
+	}
+	if calls.Load() > 10 {
+		t.Fatalf("%d reads before giving up", calls.Load())
+	}
+}
+
+// TestCreateShopExistsOnlyWhenSomethingExists: a transaction cancelled for
+// another reason than a taken shop or key id is not ErrExists.
+func TestCreateShopExistsOnlyWhenSomethingExists(t *testing.T) {
+	client, table := newTable(t)
+	db := &faultDB{Client: client}
+	s := store.New(db, table)
+	sh := newShop(t, s, "UTC")
+
+	err := s.CreateShop(context.Background(), shop.Shop{ID: shop.NewID(), Name: "Other", Currency: "EUR", Shards: 4},
+		shop.Credentials{KeyID: "taken-key-id-000", KeyHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.CreateShop(context.Background(), shop.Shop{ID: shop.NewID(), Name: "Third", Currency: "EUR", Shards: 4},
+		shop.Credentials{KeyID: "taken-key-id-000", KeyHash: "h"})
+	if !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "API key") {
+		t.Fatalf("taken key id: %v, want ErrExists naming the API key", err)
+	}
+
+	for _, code := range []string{"TransactionConflict", "ThrottlingError", "ValidationError"} {
+		db.transact = func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+			return nil, &types.TransactionCanceledException{
+				Message:             aws.String("Transaction cancelled"),
+				CancellationReasons: []types.CancellationReason{{Code: aws.String("None")}, {Code: aws.String(code)}, {Code: aws.String("None")}},
+			}
+		}
+		err := s.CreateShop(context.Background(), shop.Shop{ID: shop.NewID(), Name: "X", Currency: "EUR", Shards: 4}, shop.NewCredentials())
+		if err == nil || errors.Is(err, store.ErrExists) {
+			t.Errorf("cancelled for %s: %v, want another error than ErrExists", code, err)
+		}
+	}
+	if _, err := s.Shop(context.Background(), sh.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKeyCollisionIsAConflict: an order stored under the key of another
+// order id (a digest collision, forged here) is never taken for it.
+func TestKeyCollisionIsAConflict(t *testing.T) {
+	s, db, table := newStore(t)
 	ctx := context.Background()
 	sh := newShop(t, s, "UTC")
-	a := mkOrder("A", "g-1", t0, 1000)
-	b := mkOrder("B", "g-1", t0.Add(48*time.Hour), 700)
-	aRefunded := a
-	aRefunded.Status, aRefunded.Refunded, aRefunded.UpdatedAt = order.StatusRefunded, a.Total, t0.Add(time.Hour)
-	aMoved := a
-	aMoved.CreatedAt = t0.Add(time.Minute)
-
-	outs, u, err := s.PutOrders(ctx, sh, []order.Order{a, a, b, aRefunded, aMoved, a})
-	if err != nil {
+	putOne(t, s, sh, mkOrder("Y", "c", t0, 1), "")
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "SHOP#" + sh.ID + "#ORDER#" + customer.OrderKey("Y")},
+		"sk": &types.AttributeValueMemberS{Value: "ORDER"},
+	}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("order item of Y: %v", err)
+	}
+	out.Item["pk"] = &types.AttributeValueMemberS{Value: "SHOP#" + sh.ID + "#ORDER#" + customer.OrderKey("X")}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: out.Item}); err != nil {
 		t.Fatal(err)
 	}
-	want := []customer.Change{customer.Created, customer.Unchanged, customer.Created, customer.Updated, "", customer.Stale}
-	for i, o := range outs {
-		if o.Change != want[i] || (want[i] == "") != errors.Is(o.Err, customer.ErrConflict) {
-			t.Errorf("order %d: %+v, want %q", i, o, want[i])
-		}
+	if _, err := s.Order(ctx, sh.ID, "X"); !errors.Is(err, customer.ErrNotFound) {
+		t.Fatalf("Order(X) found Y's item: %v", err)
 	}
-	// The refusals are confirmed by a consistent re-read: 3 round trips.
-	if u.RoundTrips != 3 {
-		t.Errorf("%d round trips, want 3", u.RoundTrips)
-	}
-	sum, err := s.Customer(ctx, sh, "g-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored []order.Order
-	for _, id := range []string{"A", "B"} {
-		o, err := s.Order(ctx, sh.ID, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stored = append(stored, o)
-	}
-	if stored[0].Status != order.StatusRefunded {
-		t.Fatalf("order A stored as %s, want its latest version", stored[0].Status)
-	}
-	if got, want := canonical(sum), canonical(customer.Recompute(stored, time.UTC)); !reflect.DeepEqual(got, want) {
-		t.Fatalf("summary %+v\n!= recomputed %+v", got, want)
-	}
-	if sum.PaidOrders != 1 || sum.LastItemsFrom != "B" {
-		t.Fatalf("summary %+v", sum)
-	}
-
-	for name, group := range map[string][]order.Order{
-		"empty":           nil,
-		"two customers":   {a, mkOrder("C", "g-2", t0, 1)},
-		"more than a max": make([]order.Order, store.MaxGroup+1),
-	} {
-		if _, _, err := s.PutOrders(ctx, sh, group); err == nil {
-			t.Errorf("%s: no error", name)
-		}
+	res, _ := putOne(t, s, sh, mkOrder("X", "c", t0, 1), "")
+	if !errors.Is(res.Err, customer.ErrConflict) || !strings.Contains(res.Err.Error(), "storage key") {
+		t.Fatalf("X colliding with Y: %+v, want a conflict naming the key", res)
 	}
 }

@@ -5,13 +5,20 @@ package localenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/winback/winback/shared/emulator"
+	"github.com/winback/winback/internal/emulator"
 	"github.com/winback/winback/shared/store"
 )
 
@@ -45,21 +52,82 @@ func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	return dynamodb.NewFromConfig(cfg), nil
 }
 
-// Store connects to DynamoDBEndpoint, makes sure the table exists and
-// returns a store over it.
+// CreateTableVar names the environment variable that allows Store to
+// create a missing table at an endpoint that is not local ("1" or "true").
+const CreateTableVar = "WINBACK_CREATE_TABLE"
+
+// Store connects to DynamoDBEndpoint and returns a store over Table. A
+// missing table is created only where MayCreateTable allows it: on a local
+// emulator, or when WINBACK_CREATE_TABLE=1 says so; never silently in an
+// AWS account.
 func Store(ctx context.Context) (*store.Store, error) {
 	db, err := DynamoDB(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.CreateTable(ctx, db, Table()); err != nil {
-		where := DynamoDBEndpoint()
-		if where == "" {
-			where = "AWS"
+	_, err = db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(Table())})
+	var missing *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &missing):
+		if !MayCreateTable(DynamoDBEndpoint(), os.Getenv(CreateTableVar)) {
+			return nil, fmt.Errorf("table %s does not exist at %s: create it with 'go run ./scripts/winback table create' "+
+				"(or deploy the stack and set WINBACK_TABLE to its TableName output), or set %s=1 to create it on first use",
+				Table(), where(), CreateTableVar)
 		}
-		return nil, fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where, err)
+		if err := store.CreateTable(ctx, db, Table()); err != nil {
+			return nil, fmt.Errorf("table %s at %s: %w", Table(), where(), err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where(), err)
 	}
 	return store.New(db, Table()), nil
+}
+
+// CreateTable creates Table at DynamoDBEndpoint, wherever that is, unless
+// it exists: the explicit "winback table create".
+func CreateTable(ctx context.Context) error {
+	db, err := DynamoDB(ctx)
+	if err != nil {
+		return err
+	}
+	if err := store.CreateTable(ctx, db, Table()); err != nil {
+		return fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where(), err)
+	}
+	return nil
+}
+
+// MayCreateTable reports whether a missing table may be created without
+// being asked to: when endpoint is on this machine (localhost or a
+// loopback address: an emulator), or when createTable (the value of
+// WINBACK_CREATE_TABLE) is "1" or "true". An empty endpoint is real AWS.
+func MayCreateTable(endpoint, createTable string) bool {
+	if ok, err := strconv.ParseBool(createTable); err == nil && ok {
+		return true
+	}
+	if endpoint == "" {
+		return false
+	}
+	if !strings.Contains(endpoint, "://") {
+		endpoint = "http://" + endpoint
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// where names the DynamoDB endpoint for messages.
+func where() string {
+	if ep := DynamoDBEndpoint(); ep != "" {
+		return ep
+	}
+	return "AWS"
 }
 
 func getenv(name, def string) string {

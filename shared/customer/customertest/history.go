@@ -54,3 +54,19 @@ func History(r *rand.Rand, customerID string, maxOrders int, start time.Time) []
 	r.Shuffle(len(stream), func(i, j int) { stream[i], stream[j] = stream[j], stream[i] })
 	return stream
 }
+
+// Linked rewrites a history so that some orders (about half) were guest
+// checkouts under guestID, linked to the account one to three hours after
+// they were placed: their earlier versions carry guestID, the later ones
+// the account's id.
+func Linked(stream []order.Order, guestID string) []order.Order {
+	out := make([]order.Order, len(stream))
+	for i, o := range stream {
+		last := int(o.ID[len(o.ID)-1])
+		if last%2 == 0 && o.UpdatedAt.Before(o.CreatedAt.Add(time.Duration(1+last%3)*time.Hour)) {
+			o.Customer.ID = guestID
+		}
+		out[i] = o
+	}
+	return out
+}

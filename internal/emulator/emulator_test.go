@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
-	"github.com/winback/winback/shared/emulator"
+	"github.com/winback/winback/internal/emulator"
 )
 
 // The first test to run pays for the start-up; the figure is logged.
@@ -26,12 +26,16 @@ func TestEndpointsArePrivateLoopbackAndShared(t *testing.T) {
 	t0 = time.Now()
 	_, ses := emulator.SES(t)
 	t.Logf("aws-ses-v2-local ready at %s after %v", ses, time.Since(t0))
+	t0 = time.Now()
+	_, sqsURL := emulator.SQS(t)
+	t.Logf("local-aws-sqs ready at %s after %v", sqsURL, time.Since(t0))
 
 	for _, tc := range []struct {
 		name, endpoint, stackPort string
 	}{
 		{"DynamoDB Local", ddb, "8000"},
 		{"SES emulator", ses, "8005"},
+		{"SQS emulator", sqsURL, "8010"},
 	} {
 		u, err := url.Parse(tc.endpoint)
 		if err != nil {
@@ -49,6 +53,9 @@ func TestEndpointsArePrivateLoopbackAndShared(t *testing.T) {
 	}
 	if _, again := emulator.SES(t); again != ses {
 		t.Errorf("second SES = %s, want the same emulator %s", again, ses)
+	}
+	if _, again := emulator.SQS(t); again != sqsURL {
+		t.Errorf("second SQS = %s, want the same emulator %s", again, sqsURL)
 	}
 }
 

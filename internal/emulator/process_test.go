@@ -93,7 +93,7 @@ func TestRepoRootHoldsTheStackScript(t *testing.T) {
 	if !fileExists(root+"/scripts/stack.sh") || !fileExists(root+"/go.mod") {
 		t.Errorf("repoRoot() = %s without go.mod and scripts/stack.sh", root)
 	}
-	if strings.HasSuffix(root, "/shared/emulator") {
+	if strings.HasSuffix(root, "/internal/emulator") {
 		t.Errorf("repoRoot() = %s, the package directory", root)
 	}
 }

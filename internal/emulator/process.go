@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -30,6 +31,9 @@ func (e *emulator) run(root string) (string, error) {
 	out := &tail{max: 32 << 10}
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "stack.sh"), e.runCmd, strconv.Itoa(port))
 	cmd.Dir = root
+	// Launchers that can watch their parent (scripts/node/sqs-server.js) exit
+	// when this test binary is gone, also where there is no parent-death signal.
+	cmd.Env = append(os.Environ(), "WINBACK_PARENT_PID="+strconv.Itoa(os.Getpid()))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 

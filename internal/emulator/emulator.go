@@ -1,15 +1,17 @@
 // Package emulator runs the local AWS emulators winback is tested against:
-// DynamoDB Local (Java) and aws-ses-v2-local (Node.js), both pinned and
-// installed by scripts/stack.sh, both on loopback only.
+// DynamoDB Local (Java), aws-ses-v2-local and local-aws-sqs (Node.js), all
+// pinned and installed by scripts/stack.sh, all on loopback only.
 //
-// Tests call DynamoDB or SES: the first call in a test binary starts a
-// private emulator on a free port (never the local stack's 8000/8005), later
-// calls share it. The emulator is killed when the test binary exits (on
-// Linux through the parent-death signal). A missing Java or Node.js fails the
-// test with what to install; nothing is skipped.
+// Tests call DynamoDB, SES or SQS: the first call in a test binary starts a
+// private emulator on a free port (never the local stack's 8000/8005/8010),
+// later calls share it. The emulator is killed when the test binary exits (on
+// Linux through the parent-death signal; the SQS launcher also watches the
+// test binary's pid). A missing Java or Node.js fails the test with what to
+// install; nothing is skipped.
 //
-// DynamoDBClient and SESClient build clients for an emulator that already
-// runs at a known address (the CLI and the dev server, against make stack).
+// DynamoDBClient, SESClient and SQSClient build clients for an emulator that
+// already runs at a known address (the CLI and the dev server, against make
+// stack).
 package emulator
 
 import (
@@ -28,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Region is the region the local clients sign for.
@@ -56,6 +59,15 @@ func SES(tb testing.TB) (client *sesv2.Client, baseURL string) {
 	return SESClient(baseURL), baseURL
 }
 
+// SQS returns a client for this test binary's own SQS emulator, starting it
+// on first use, and the emulator's URL. Queues are shared by every test in
+// the binary: give each test its own queue names.
+func SQS(tb testing.TB) (client *sqs.Client, endpoint string) {
+	tb.Helper()
+	endpoint = sqsLocal.endpoint(tb)
+	return SQSClient(endpoint), endpoint
+}
+
 // DynamoDBClient returns a DynamoDB client for an emulator at endpoint
 // (e.g. "http://127.0.0.1:8000"), with dummy static credentials. It reads no
 // AWS configuration.
@@ -78,13 +90,25 @@ func SESClient(endpoint string) *sesv2.Client {
 	})
 }
 
+// SQSClient returns an SQS client for an emulator at endpoint
+// (e.g. "http://127.0.0.1:8010"), with dummy static credentials. It reads no
+// AWS configuration. Queue URLs the emulator returns point at the same
+// endpoint.
+func SQSClient(endpoint string) *sqs.Client {
+	return sqs.New(sqs.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  localCredentials(),
+	})
+}
+
 // localCredentials are what the emulators accept: any key, as long as the
 // request is signed (aws-ses-v2-local rejects unsigned requests).
 func localCredentials() aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider("local", "local", "")
 }
 
-// The two emulators. Each starts at most once per test binary.
+// The emulators. Each starts at most once per test binary.
 var (
 	dynamoDBLocal = &emulator{
 		name:      "DynamoDB Local",
@@ -103,6 +127,15 @@ var (
 		missing:   "Node.js 18+ is required to run the SES emulator: apt-get install nodejs npm (scripts/check-tools.sh checks all tools)",
 		deadline:  30 * time.Second,
 		ready:     sesReady,
+	}
+	sqsLocal = &emulator{
+		name:      "local-aws-sqs",
+		runCmd:    "run-sqs",
+		installed: "scripts/node/node_modules/local-aws-sqs/dist/index.js",
+		runtime:   "node",
+		missing:   "Node.js 18+ is required to run the SQS emulator: apt-get install nodejs npm (scripts/check-tools.sh checks all tools)",
+		deadline:  30 * time.Second,
+		ready:     sqsReady,
 	}
 )
 
@@ -209,4 +242,11 @@ func sesReady(ctx context.Context, endpoint string) error {
 		return fmt.Errorf("health check: %s", resp.Status)
 	}
 	return nil
+}
+
+// sqsReady answers when the SQS emulator serves ListQueues.
+func sqsReady(ctx context.Context, endpoint string) error {
+	_, err := SQSClient(endpoint).ListQueues(ctx, &sqs.ListQueuesInput{},
+		func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
+	return err
 }

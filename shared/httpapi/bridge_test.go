@@ -16,26 +16,7 @@ import (
 
 var requestSeq atomic.Int64
 
-// NewServer serves h over net/http: each request becomes the API Gateway
-// HTTP API (payload 2.0) event the Lambda would receive, and the handler's
-// response is written back. The local dev server and end-to-end tests use it.
-func NewServer(h HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, err := Event(r)
-		if err != nil {
-			writeResponse(w, NewProblem(http.StatusRequestEntityTooLarge, err.Error()).Response())
-			return
-		}
-		resp, err := h(r.Context(), ev)
-		if err != nil {
-			// API Gateway answers a failed invocation with a bare 500.
-			resp = NewProblem(http.StatusInternalServerError, "").Response()
-		}
-		writeResponse(w, resp)
-	})
-}
-
-// Event converts an HTTP request into an API Gateway HTTP API v2.0 event.
+// Event (tests only) converts an HTTP request into an API Gateway HTTP API v2.0 event.
 // Bodies beyond API Gateway's 10 MB payload limit are refused.
 func Event(r *http.Request) (events.APIGatewayV2HTTPRequest, error) {
 	const gatewayLimit = 10 << 20
@@ -92,27 +73,4 @@ func Event(r *http.Request) (events.APIGatewayV2HTTPRequest, error) {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 	}
 	return ev, nil
-}
-
-func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
-	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	body := []byte(resp.Body)
-	if resp.IsBase64Encoded {
-		if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
-			body = b
-		}
-	}
-	status := resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }

@@ -1,0 +1,214 @@
+// Package functions_test checks the Lambda binaries as they are deployed:
+// what each links, and how large it is.
+package functions_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// module is the module path of winback.
+const module = "github.com/winback/winback"
+
+// lambdaEnv and lambdaFlags build a function as the Makefile's build-% does.
+var (
+	lambdaEnv   = []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}
+	lambdaFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+)
+
+// scorers are the functions that fit or apply the CLV models; only they
+// may link shared/clv, shared/scoring and gonum, and they are exempt from
+// the size limit.
+var scorers = map[string]bool{}
+
+// maxRatio bounds a function binary's size by the reference program's.
+const maxRatio = 1.1
+
+// reference is a bare Lambda with the SDK config and DynamoDB clients and
+// the time zone database: the least a function of winback links. The
+// database (time/tzdata, 0.46 MB) is there because every function resolves
+// shops' time zones and provided.al2023 has no zoneinfo; without it the
+// reference is 9.50 MB and ingest 1.12× that, of which the database alone
+// is 0.05×.
+const reference = `package main
+
+import (
+	"context"
+	_ "time/tzdata"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+func main() {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	lambda.Start(func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		item, err := attributevalue.MarshalMap(ev.QueryStringParameters)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		_, err = db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &ev.RouteKey, Item: item})
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, err
+	})
+}
+`
+
+// functionNames lists the functions: the directories under functions/
+// with a main.go.
+func functionNames(t *testing.T) []string {
+	t.Helper()
+	mains, err := filepath.Glob(filepath.Join("*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mains) == 0 {
+		t.Fatal("no functions/*/main.go")
+	}
+	var names []string
+	for _, m := range mains {
+		if name := filepath.Dir(m); !strings.HasPrefix(name, "_") && !strings.HasPrefix(name, ".") {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// goCmd runs the go command in the module root with the Lambda build
+// environment and returns its standard output.
+func goCmd(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), lambdaEnv...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+// forbidden says why a function must not link package path, or "" when it may.
+func forbidden(fn, path string) string {
+	last := path[strings.LastIndex(path, "/")+1:]
+	switch {
+	case path == "testing" || strings.HasPrefix(path, "testing/"):
+		return "test support"
+	case path == module+"/internal/emulator" || strings.HasPrefix(path, module+"/internal/emulator/"):
+		return "the emulator launcher is local-dev and test support"
+	case strings.HasPrefix(path, module+"/scripts/"):
+		return "scripts are local tools"
+	case strings.HasPrefix(path, module+"/") && (strings.HasSuffix(last, "test") || last == "memstore"):
+		return "test helpers and fakes stay out of production binaries"
+	case scorers[fn]:
+		return ""
+	case strings.HasPrefix(path, "gonum.org/"), path == module+"/shared/clv", path == module+"/shared/scoring":
+		return "model code belongs only in the functions that score"
+	}
+	return ""
+}
+
+// TestFunctionImports checks with go list -deps, for the Lambda build
+// tags and platform, that no function links test support, local tools or
+// (unless it scores) the models.
+func TestFunctionImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("go list of every function: skipped in -short mode")
+	}
+	for _, fn := range functionNames(t) {
+		t.Run(fn, func(t *testing.T) {
+			out := goCmd(t, "list", "-deps", "-tags", "lambda.norpc", "./functions/"+fn)
+			sc := bufio.NewScanner(bytes.NewReader(out))
+			for sc.Scan() {
+				if why := forbidden(fn, sc.Text()); why != "" {
+					t.Errorf("functions/%s links %s: %s", fn, sc.Text(), why)
+				}
+			}
+		})
+	}
+}
+
+// TestForbidden keeps the import rules themselves honest.
+func TestForbidden(t *testing.T) {
+	tests := []struct {
+		fn, path string
+		bad      bool
+	}{
+		{"ingest", "testing", true},
+		{"ingest", "testing/fstest", true},
+		{"ingest", module + "/internal/emulator", true},
+		{"ingest", module + "/scripts/internal/localenv", true},
+		{"ingest", module + "/shared/store/storetest", true},
+		{"ingest", module + "/shared/store/memstore", true},
+		{"ingest", module + "/shared/customer/customertest", true},
+		{"ingest", "gonum.org/v1/gonum/optimize", true},
+		{"ingest", module + "/shared/clv", true},
+		{"ingest", module + "/shared/scoring", true},
+		{"ingest", module + "/shared/store", false},
+		{"ingest", module + "/shared/customer", false},
+		{"ingest", "github.com/aws/aws-sdk-go-v2/service/dynamodb", false},
+		{"ingest", "net/http/httptest", false}, // a std package named *test is not ours to judge
+	}
+	for _, tt := range tests {
+		if got := forbidden(tt.fn, tt.path) != ""; got != tt.bad {
+			t.Errorf("forbidden(%q, %q) = %v; want %v", tt.fn, tt.path, got, tt.bad)
+		}
+	}
+}
+
+// TestFunctionSizes builds every function as the Makefile does, and a
+// bare reference Lambda the same way, and checks that each function that
+// does not score is within maxRatio of the reference.
+func TestFunctionSizes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every function for linux/arm64: skipped in -short mode")
+	}
+	// The reference must be inside the module to use its go.mod; the
+	// leading underscore keeps ./... patterns away from it.
+	refDir, err := os.MkdirTemp("..", "_sizeref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(refDir) })
+	if err := os.WriteFile(filepath.Join(refDir, "main.go"), []byte(reference), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	build := func(name, pkg string) int64 {
+		t.Helper()
+		out := filepath.Join(bin, name)
+		goCmd(t, append(append([]string{"build"}, lambdaFlags...), "-o", out, pkg)...)
+		fi, err := os.Stat(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	ref := build("reference", "./"+filepath.Base(refDir))
+	limit := int64(float64(ref) * maxRatio)
+	t.Logf("reference (lambda, events, config, dynamodb, attributevalue, tzdata): %s; limit %s", mb(ref), mb(limit))
+	for _, fn := range functionNames(t) {
+		size := build(fn, "./functions/"+fn)
+		t.Logf("%-12s %s (%.3f× the reference)", fn, mb(size), float64(size)/float64(ref))
+		if !scorers[fn] && size > limit {
+			t.Errorf("functions/%s is %s, over %.1f× the reference (%s): see go list -deps ./functions/%s",
+				fn, mb(size), maxRatio, mb(limit), fn)
+		}
+	}
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
