@@ -1,6 +1,7 @@
 # winback: make test (everything CI runs), make demo (the pipeline on local emulators).
 SHELL := /bin/bash
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# Every directory under functions/ (not its files, e.g. binaries_test.go).
+FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 .PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv clean
@@ -36,7 +37,8 @@ tools:
 emulators:
 	@scripts/stack.sh install
 
-## stack / stack-down: start / stop the emulators in the background (DynamoDB 127.0.0.1:8000, SES 127.0.0.1:8005)
+## stack / stack-down: start / stop the emulators in the background (DynamoDB 127.0.0.1:8000, SES 127.0.0.1:8005,
+##       SQS 127.0.0.1:8010)
 stack: tools
 	@scripts/stack.sh up
 
@@ -46,8 +48,11 @@ stack-down:
 ## build: one linux/arm64 bootstrap per function into bin/<fn>/bootstrap (what infra/ packages)
 build: $(addprefix build-,$(FUNCTIONS))
 
+# Each function ships Go's zone database beside its binary (ZONEINFO in infra/):
+# provided.al2023 has none, and embedding time/tzdata would add 450 KB to every binary.
 build-%:
 	$(GO_BUILD_LAMBDA) -o bin/$*/bootstrap ./functions/$*
+	cp "$$(go env GOROOT)/lib/time/zoneinfo.zip" bin/$*/zoneinfo.zip
 
 # cdk: the CDK CLI pinned in scripts/node/package-lock.json (installed by `scripts/stack.sh install-cdk`)
 CDK := scripts/node/node_modules/.bin/cdk

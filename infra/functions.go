@@ -49,11 +49,14 @@ func newFunctions(scope constructs.Construct, assetDir string) *functions {
 // newGo creates a provided.al2023 arm64 function from <assetDir>/<Name>/bootstrap
 // with JSON logs in its own log group of limited retention, and a role that
 // may only write to that log group. Further access is granted with Grant*.
-// It panics, as CDK constructs do, when the bootstrap binary is missing.
+// It panics, as CDK constructs do, when the bootstrap binary or the zone
+// database beside it (zoneinfo.zip, read through ZONEINFO) is missing.
 func (f *functions) newGo(fn goFunction) awslambda.Function {
 	code := filepath.Join(f.assetDir, fn.Name)
-	if _, err := os.Stat(filepath.Join(code, "bootstrap")); err != nil {
-		panic(fmt.Errorf("function %s: %w (run `make build` first)", fn.Name, err))
+	for _, file := range []string{"bootstrap", "zoneinfo.zip"} {
+		if _, err := os.Stat(filepath.Join(code, file)); err != nil {
+			panic(fmt.Errorf("function %s: %w (run `make build` first)", fn.Name, err))
+		}
 	}
 	id := strings.ToUpper(fn.Name[:1]) + fn.Name[1:]
 	memory := fn.MemoryMB
@@ -64,7 +67,8 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 	if timeout == nil {
 		timeout = awscdk.Duration_Seconds(jsii.Number(defaultTimeoutSeconds))
 	}
-	env := map[string]*string{}
+	// Go's zone database, shipped beside the binary by make build.
+	env := map[string]*string{"ZONEINFO": jsii.String("/var/task/zoneinfo.zip")}
 	for k, v := range fn.Env {
 		env[k] = v
 	}

@@ -17,8 +17,9 @@ type WinbackStackProps struct {
 
 // NewWinbackStack assembles the whole of winback, one concern per file:
 // data.go (the table), api.go (the HTTP API, to which each function
-// attaches its routes), ingest.go (the ingest function); functions.go holds
-// the helper every Go Lambda is created with.
+// attaches its routes), ingest.go (the ingest function), reader.go (the api
+// function), jobs.go (the nightly job: schedule, queues, planner, worker,
+// alarms); functions.go holds the helper every Go Lambda is created with.
 func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
 	assetDir := "bin"
@@ -37,6 +38,8 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	data := newData(stack)
 	api := newAPI(stack)
 	newIngest(fns, data, api)
+	newReader(fns, data, api)
+	jobs := newJobs(stack, fns, data)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the HTTP API"),
@@ -45,6 +48,14 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Name of the DynamoDB table (WINBACK_TABLE)"),
 		Value:       data.Table.TableName(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("WorkQueueUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("URL of the nightly job's work queue (WINBACK_WORK_QUEUE_URL)"),
+		Value:       jobs.WorkQueue.QueueUrl(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("WorkDeadLetterQueueUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("URL of the work queue's dead-letter queue"),
+		Value:       jobs.DeadLetter.QueueUrl(),
 	})
 	return stack
 }

@@ -70,6 +70,9 @@ func synthesize() (err error) {
 		if err := os.MkdirAll(filepath.Join(assetDir, name), 0o755); err != nil {
 			return err
 		}
+		if err := os.WriteFile(filepath.Join(assetDir, name, "zoneinfo.zip"), []byte("dummy"), 0o644); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(assetDir, name, "bootstrap"), []byte("dummy"), 0o755); err != nil {
 			return err
 		}
@@ -240,6 +243,7 @@ func TestIngestFunction(t *testing.T) {
 		"Timeout":       10,
 		"Environment": map[string]any{"Variables": map[string]any{
 			"WINBACK_TABLE": ref(tableID),
+			"ZONEINFO":      "/var/task/zoneinfo.zip",
 		}},
 		"LoggingConfig": assertions.Match_ObjectLike(&map[string]any{"LogFormat": "JSON"}),
 	}) {
@@ -249,6 +253,19 @@ func TestIngestFunction(t *testing.T) {
 
 // TestFunctionLogs checks every function, whichever it is, for its own log
 // group of limited retention.
+// TestFunctionsReadTheShippedZoneDatabase: every Go function reads time
+// zones from the zoneinfo.zip make build puts beside its binary.
+func TestFunctionsReadTheShippedZoneDatabase(t *testing.T) {
+	_, raw := template(t)
+	for fnID, fn := range resources(raw, "AWS::Lambda::Function") {
+		env, _ := props(fn)["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if vars["ZONEINFO"] != "/var/task/zoneinfo.zip" {
+			t.Errorf("%s: ZONEINFO = %v", fnID, vars["ZONEINFO"])
+		}
+	}
+}
+
 func TestFunctionLogs(t *testing.T) {
 	_, raw := template(t)
 	for fnID, fn := range resources(raw, "AWS::Lambda::Function") {
@@ -298,6 +315,22 @@ func TestRoutes(t *testing.T) {
 	}
 	if all := len(resources(raw, "AWS::ApiGatewayV2::Route")); routed != all {
 		t.Errorf("%d of %d routes target an integration of the stack", routed, all)
+	}
+
+	// AND the reading routes and erasure target the api function
+	apiFn := functionID(t, raw, "api")
+	apiIntegrations := 0
+	for id, in := range resources(raw, "AWS::ApiGatewayV2::Integration") {
+		if uri, _ := props(in)["IntegrationUri"].(map[string]any); fmt.Sprint(uri) == fmt.Sprint(getAtt(apiFn, "Arn")) {
+			apiIntegrations++
+			want := []string{"DELETE /v1/customers/{id}", "GET /v1/customers", "GET /v1/customers/{id}", "GET /v1/report"}
+			if got := routesTo(raw, id); !slices.Equal(got, want) {
+				t.Errorf("routes to the api function: %v, want %v", got, want)
+			}
+		}
+	}
+	if apiIntegrations != 1 {
+		t.Errorf("%d integrations of the api function, want 1", apiIntegrations)
 	}
 
 	// AND API Gateway may invoke the function for each route
@@ -450,4 +483,360 @@ func TestMissingBootstrap(t *testing.T) {
 		}
 	}()
 	NewWinbackStack(app, "Winback", &WinbackStackProps{AssetDir: dir})
+}
+
+// roleOf returns the logical id of a function's role.
+func roleOf(t *testing.T, raw map[string]any, fnID string) string {
+	t.Helper()
+	r, _ := props(resources(raw, "AWS::Lambda::Function")[fnID])["Role"].(map[string]any)
+	att, _ := r["Fn::GetAtt"].([]any)
+	if len(att) != 2 {
+		t.Fatalf("function %s: Role = %v, want a GetAtt of a role of the stack", fnID, r)
+	}
+	return att[0].(string)
+}
+
+// allowed is one Allow statement of the stack's IAM policies, with the
+// roles it applies to.
+type allowed struct {
+	policy    string
+	roles     []string
+	actions   []string
+	resources []any
+	condition any
+}
+
+func allowStatements(raw map[string]any) []allowed {
+	var out []allowed
+	for id, pol := range resources(raw, "AWS::IAM::Policy") {
+		var roles []string
+		for _, role := range asList(props(pol)["Roles"]) {
+			r, _ := role.(map[string]any)
+			if ref, ok := r["Ref"].(string); ok {
+				roles = append(roles, ref)
+			}
+		}
+		doc, _ := props(pol)["PolicyDocument"].(map[string]any)
+		for _, s := range asList(doc["Statement"]) {
+			st, _ := s.(map[string]any)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			a := allowed{policy: id, roles: roles, resources: asList(st["Resource"]), condition: st["Condition"]}
+			for _, act := range asList(st["Action"]) {
+				s, _ := act.(string)
+				a.actions = append(a.actions, s)
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// queueIDs returns the logical ids of the work queue and its dead-letter queue.
+func queueIDs(t *testing.T, raw map[string]any) (work, dead string) {
+	t.Helper()
+	for id, q := range resources(raw, "AWS::SQS::Queue") {
+		switch {
+		case strings.HasPrefix(id, "WorkQueue"):
+			work = id
+		case strings.HasPrefix(id, "WorkDeadLetterQueue"):
+			dead = id
+		default:
+			t.Errorf("unexpected queue %s: %v", id, props(q))
+		}
+	}
+	if work == "" || dead == "" {
+		t.Fatalf("queues: work %q, dead-letter %q; want both", work, dead)
+	}
+	return work, dead
+}
+
+func TestNightlyQueues(t *testing.T) {
+	// GIVEN the synthesized stack
+	_, raw := template(t)
+	work, dead := queueIDs(t, raw)
+	worker := functionID(t, raw, "score")
+	wp, qp, dp := props(resources(raw, "AWS::Lambda::Function")[worker]), props(resources(raw, "AWS::SQS::Queue")[work]), props(resources(raw, "AWS::SQS::Queue")[dead])
+
+	// THEN the work queue's visibility timeout is at least 6× the worker's timeout
+	timeout, _ := wp["Timeout"].(float64)
+	if vis, _ := qp["VisibilityTimeout"].(float64); timeout == 0 || vis < 6*timeout {
+		t.Errorf("work queue VisibilityTimeout %v, worker Timeout %v: want at least 6×", qp["VisibilityTimeout"], wp["Timeout"])
+	}
+	// AND it redrives to the dead-letter queue after a few receives
+	want := map[string]any{"deadLetterTargetArn": getAtt(dead, "Arn"), "maxReceiveCount": float64(5)}
+	if !reflect.DeepEqual(qp["RedrivePolicy"], want) {
+		t.Errorf("work queue RedrivePolicy = %v, want %v", qp["RedrivePolicy"], want)
+	}
+	// AND the dead-letter queue keeps messages 14 days (longer than the work queue)
+	if dp["MessageRetentionPeriod"] != float64(14*24*3600) {
+		t.Errorf("dead-letter MessageRetentionPeriod = %v, want 14 days", dp["MessageRetentionPeriod"])
+	}
+	if r, _ := qp["MessageRetentionPeriod"].(float64); r == 0 || r > dp["MessageRetentionPeriod"].(float64) {
+		t.Errorf("work queue MessageRetentionPeriod = %v: want set, and at most the dead-letter queue's", qp["MessageRetentionPeriod"])
+	}
+	// AND both are encrypted
+	for _, p := range []map[string]any{qp, dp} {
+		if p["SqsManagedSseEnabled"] != true {
+			t.Errorf("queue without SQS-managed encryption: %v", p)
+		}
+	}
+	// AND the queue URL is an output
+	if out := raw["Outputs"].(map[string]any)["WorkQueueUrl"]; !reflect.DeepEqual(out.(map[string]any)["Value"], ref(work)) {
+		t.Errorf("WorkQueueUrl output = %v", out)
+	}
+}
+
+func TestNightlyFunctions(t *testing.T) {
+	// GIVEN the synthesized stack
+	tpl, raw := template(t)
+	tableID := onlyID(t, raw, "AWS::DynamoDB::Table")
+	work, _ := queueIDs(t, raw)
+
+	// THEN the planner and the worker are arm64 functions told the table and the work queue
+	for name, want := range map[string]map[string]any{
+		"nightly": {"MemorySize": 256, "Timeout": 900},
+		"score":   {"MemorySize": 1024, "Timeout": 300},
+	} {
+		fnID := functionID(t, raw, name)
+		want["Architectures"] = []any{"arm64"}
+		want["Runtime"] = "provided.al2023"
+		want["Environment"] = map[string]any{"Variables": map[string]any{
+			"WINBACK_TABLE":          ref(tableID),
+			"WINBACK_WORK_QUEUE_URL": ref(work),
+			"ZONEINFO":               "/var/task/zoneinfo.zip",
+		}}
+		if !matches(tpl, "AWS::Lambda::Function", fnID, want) {
+			t.Errorf("%s function %s: %v, want %v", name, fnID, props(resources(raw, "AWS::Lambda::Function")[fnID]), want)
+		}
+	}
+
+	// AND the work queue feeds the worker, one shard-sized message per
+	// invocation, with batch item failures and a bounded concurrency
+	worker := functionID(t, raw, "score")
+	esms := resources(raw, "AWS::Lambda::EventSourceMapping")
+	if len(esms) != 1 {
+		t.Fatalf("%d event source mappings, want 1", len(esms))
+	}
+	for id, esm := range esms {
+		p := props(esm)
+		if !reflect.DeepEqual(p["EventSourceArn"], getAtt(work, "Arn")) || !reflect.DeepEqual(p["FunctionName"], ref(worker)) {
+			t.Errorf("mapping %s: %v → %v, want the work queue → the score function", id, p["EventSourceArn"], p["FunctionName"])
+		}
+		if !slices.Contains(asList(p["FunctionResponseTypes"]), any("ReportBatchItemFailures")) {
+			t.Errorf("mapping %s: FunctionResponseTypes = %v, want ReportBatchItemFailures", id, p["FunctionResponseTypes"])
+		}
+		sc, _ := p["ScalingConfig"].(map[string]any)
+		if c, _ := sc["MaximumConcurrency"].(float64); c < 2 || c > 10 {
+			t.Errorf("mapping %s: MaximumConcurrency = %v, want 2..10", id, sc["MaximumConcurrency"])
+		}
+		if b, _ := p["BatchSize"].(float64); b < 1 || b > 10 {
+			t.Errorf("mapping %s: BatchSize = %v, want 1..10", id, p["BatchSize"])
+		}
+	}
+}
+
+func TestNightlySchedule(t *testing.T) {
+	// GIVEN the synthesized stack, without context
+	_, raw := template(t)
+	planner := functionID(t, raw, "nightly")
+
+	// THEN one schedule invokes the planner at 02:30 UTC
+	id := onlyID(t, raw, "AWS::Scheduler::Schedule")
+	p := props(resources(raw, "AWS::Scheduler::Schedule")[id])
+	if p["ScheduleExpression"] != "cron(30 2 * * ? *)" || p["ScheduleExpressionTimezone"] != "UTC" || p["State"] != "ENABLED" {
+		t.Errorf("schedule %s: %v in %v (%v), want cron(30 2 * * ? *) in UTC, enabled", id, p["ScheduleExpression"], p["ScheduleExpressionTimezone"], p["State"])
+	}
+	target, _ := p["Target"].(map[string]any)
+	if !reflect.DeepEqual(target["Arn"], getAtt(planner, "Arn")) {
+		t.Errorf("schedule target %v, want the nightly function", target["Arn"])
+	}
+	// AND its input is a scheduled event with the execution's id and time
+	var in struct {
+		ID, Time, Source string
+		DetailType       string         `json:"detail-type"`
+		Detail           map[string]any `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(fmt.Sprint(target["Input"])), &in); err != nil {
+		t.Fatalf("schedule input %v: %v", target["Input"], err)
+	}
+	if in.ID != "<aws.scheduler.execution-id>" || in.Time != "<aws.scheduler.scheduled-time>" || in.DetailType != "Scheduled Event" || in.Detail == nil {
+		t.Errorf("schedule input = %+v, want a scheduled event filled by the scheduler", in)
+	}
+
+	// AND the scheduler's role may only invoke the planner
+	roleRef, _ := target["RoleArn"].(map[string]any)
+	att, _ := roleRef["Fn::GetAtt"].([]any)
+	if len(att) != 2 {
+		t.Fatalf("schedule RoleArn = %v", target["RoleArn"])
+	}
+	role := att[0].(string)
+	var n int
+	for _, st := range allowStatements(raw) {
+		if !slices.Contains(st.roles, role) {
+			continue
+		}
+		n++
+		if !slices.Equal(st.actions, []string{"lambda:InvokeFunction"}) {
+			t.Errorf("scheduler role: actions %v, want only lambda:InvokeFunction", st.actions)
+		}
+		for _, r := range st.resources {
+			if !strings.Contains(fmt.Sprint(r), fmt.Sprint(getAtt(planner, "Arn"))) {
+				t.Errorf("scheduler role: resource %v is not the planner (or its versions)", r)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("the scheduler role has no permission")
+	}
+}
+
+func TestNightlyScheduleFromContext(t *testing.T) {
+	// GIVEN the context keys nightlySchedule and nightlyTimezone
+	template(t) // the asset directory
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
+		"nightlySchedule": "cron(15 3 * * ? *)",
+		"nightlyTimezone": "Europe/Berlin",
+	}})
+
+	// WHEN the stack is synthesized
+	stack := NewWinbackStack(app, "Winback", &WinbackStackProps{AssetDir: assetDir})
+	tpl := assertions.Template_FromStack(stack, nil)
+
+	// THEN the schedule runs then, there
+	check(t, "schedule from context", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), map[string]any{
+			"ScheduleExpression":         "cron(15 3 * * ? *)",
+			"ScheduleExpressionTimezone": "Europe/Berlin",
+		})
+	})
+
+	// AND a malformed schedule is refused, naming the key
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "nightlySchedule") {
+			t.Errorf("nightlySchedule=\"2:30\": panic %v, want one naming nightlySchedule", r)
+		}
+	}()
+	NewWinbackStack(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"nightlySchedule": "2:30"}}),
+		"Winback", &WinbackStackProps{AssetDir: assetDir})
+}
+
+func TestNightlyAlarms(t *testing.T) {
+	// GIVEN the synthesized stack
+	_, raw := template(t)
+	work, dead := queueIDs(t, raw)
+	planner := functionID(t, raw, "nightly")
+
+	// THEN alarms watch the dead-letter queue's depth, the age of the
+	// oldest work and the planner's errors
+	want := []struct {
+		metric    string
+		dimension any
+		threshold float64
+	}{
+		{"ApproximateNumberOfMessagesVisible", getAtt(dead, "QueueName"), 0},
+		{"ApproximateAgeOfOldestMessage", getAtt(work, "QueueName"), 3600},
+		{"Errors", ref(planner), 0},
+	}
+	alarms := resources(raw, "AWS::CloudWatch::Alarm")
+	for _, w := range want {
+		found := false
+		for _, a := range alarms {
+			p := props(a)
+			dims := asList(p["Dimensions"])
+			if p["MetricName"] != w.metric || len(dims) != 1 || !reflect.DeepEqual(dims[0].(map[string]any)["Value"], w.dimension) {
+				continue
+			}
+			found = true
+			if p["Threshold"] != w.threshold || p["ComparisonOperator"] != "GreaterThanThreshold" {
+				t.Errorf("alarm on %s: %v %v, want > %v", w.metric, p["ComparisonOperator"], p["Threshold"], w.threshold)
+			}
+		}
+		if !found {
+			t.Errorf("no alarm on %s of %v", w.metric, w.dimension)
+		}
+	}
+}
+
+func TestNightlyPermissions(t *testing.T) {
+	// GIVEN the synthesized stack
+	_, raw := template(t)
+	work, _ := queueIDs(t, raw)
+	planner, worker := roleOf(t, raw, functionID(t, raw, "nightly")), roleOf(t, raw, functionID(t, raw, "score"))
+
+	sqsActions := map[string][]string{}    // by role
+	dynamoWrites := map[string][]allowed{} // by role
+	for _, st := range allowStatements(raw) {
+		for _, act := range st.actions {
+			// THEN no allowed action is a wildcard
+			if strings.Contains(act, "*") {
+				t.Errorf("policy %s allows %q", st.policy, act)
+			}
+			if strings.HasPrefix(act, "sqs:") {
+				// AND queue access is to the work queue only
+				for _, r := range st.resources {
+					if !reflect.DeepEqual(r, getAtt(work, "Arn")) {
+						t.Errorf("policy %s: %s on %v, want only the work queue", st.policy, act, r)
+					}
+				}
+				for _, role := range st.roles {
+					sqsActions[role] = append(sqsActions[role], act)
+				}
+			}
+			switch act {
+			case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem":
+				for _, role := range st.roles {
+					dynamoWrites[role] = append(dynamoWrites[role], st)
+				}
+			}
+		}
+	}
+
+	// AND only the planner and the worker may send to the work queue
+	for role, acts := range sqsActions {
+		if slices.Contains(acts, "sqs:SendMessage") && role != planner && role != worker {
+			t.Errorf("role %s may send to the work queue", role)
+		}
+	}
+	for _, role := range []string{planner, worker} {
+		if !slices.Contains(sqsActions[role], "sqs:SendMessage") {
+			t.Errorf("role %s may not send to the work queue (has %v)", role, sqsActions[role])
+		}
+	}
+	// AND only the worker receives from it
+	for role, acts := range sqsActions {
+		if slices.Contains(acts, "sqs:ReceiveMessage") != (role == worker) {
+			t.Errorf("role %s: sqs:ReceiveMessage allowed = %v", role, slices.Contains(acts, "sqs:ReceiveMessage"))
+		}
+	}
+
+	// AND the planner writes only run items: no deletes, no batch writes,
+	// and puts and updates only under the runs' partition keys
+	for _, st := range dynamoWrites[planner] {
+		for _, act := range st.actions {
+			if act == "dynamodb:DeleteItem" || act == "dynamodb:BatchWriteItem" {
+				t.Errorf("the planner may %s", act)
+			}
+		}
+		want := map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{"SHOP#*#RUNS"}}}
+		if !reflect.DeepEqual(st.condition, want) {
+			t.Errorf("planner writes %v with condition %v, want %v", st.actions, st.condition, want)
+		}
+	}
+	if len(dynamoWrites[planner]) == 0 {
+		t.Error("the planner cannot begin runs (no PutItem/UpdateItem on run items)")
+	}
+	// AND the worker reads and writes the table
+	var workerWrites []string
+	for _, st := range dynamoWrites[worker] {
+		if st.condition == nil {
+			workerWrites = append(workerWrites, st.actions...)
+		}
+	}
+	for _, want := range []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"} {
+		if !slices.Contains(workerWrites, want) {
+			t.Errorf("the worker lacks %s (has %v)", want, workerWrites)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/httpapi"
+	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store"
 )
 
@@ -24,11 +25,15 @@ func main() {
 		log.Error("WINBACK_TABLE is not set")
 		os.Exit(1)
 	}
+	if err := shop.CheckZones(); err != nil {
+		log.Error("time zones", "error", err)
+		os.Exit(1)
+	}
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("load AWS config", "error", err)
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
-	lambda.Start(httpapi.LambdaHandler(api.Routes(api.Deps{Store: st, Log: log})))
+	lambda.Start(httpapi.LambdaHandler(api.Routes(api.Deps{Shops: st, Orders: st, Log: log})))
 }

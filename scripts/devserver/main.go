@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // the local tools resolve shops' time zones on any machine
 
 	"github.com/winback/winback/scripts/internal/localenv"
 	"github.com/winback/winback/shared/api"
@@ -30,7 +31,7 @@ func main() {
 
 // newHandler serves the API's routes over st, as the Lambda does.
 func newHandler(st *store.Store, log *slog.Logger) http.Handler {
-	return api.Routes(api.Deps{Store: st, Log: log})
+	return api.Routes(api.All(st, log))
 }
 
 func run(log *slog.Logger) error {

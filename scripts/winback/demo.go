@@ -60,12 +60,16 @@ func runDemo(ctx context.Context, eventsDir, cdnow string, stdout io.Writer) err
 	fmt.Fprintf(stdout, "== 1. Shop created in table %q at %s\n", localenv.Table(), localenv.DynamoDBEndpoint())
 	fmt.Fprintf(stdout, "   shop_id=%s api_key=%s…\n\n", sh.ID, cred.APIKey[:24])
 
-	handler := api.Routes(api.Deps{Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	handler := api.Routes(api.All(st, slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	invoke := lambda.NewHandler(httpapi.LambdaHandler(handler))
 
 	fmt.Fprintf(stdout, "== 2. Sample events from %s/ through the ingest handler\n", eventsDir)
-	files, err := filepath.Glob(filepath.Join(eventsDir, "*", "*.json"))
-	if err != nil || len(files) == 0 {
+	var files []string
+	for _, dir := range []string{"apigw", "shopify"} { // the HTTP API's events (scheduler/ and sqs/ are the nightly job's)
+		fs, _ := filepath.Glob(filepath.Join(eventsDir, dir, "*.json"))
+		files = append(files, fs...)
+	}
+	if len(files) == 0 {
 		return fmt.Errorf("no sample events under %s", eventsDir)
 	}
 	sort.Slice(files, func(i, j int) bool { return demoOrder(files[i]) < demoOrder(files[j]) })
@@ -265,7 +269,7 @@ func demoModels(ctx context.Context, stdout io.Writer, st *store.Store, sh shop.
 	exp, _ := order.Exponent(sh.Currency)
 	cs := scoring.Inputs(sums, scoring.InputOptions{AsOf: asOf, Location: sh.Location(), Unit: clv.Week, Exponent: exp})
 	fmt.Fprintf(stdout, "== 4. Models fitted on the %d stored CDNOW customer summaries (weeks, as of %s)\n", len(cs), asOf.Format(time.DateOnly))
-	m, err := scoring.Fit(cs)
+	m, err := scoring.FitCustomers(cs)
 	if err != nil {
 		return err
 	}
@@ -275,7 +279,7 @@ func demoModels(ctx context.Context, stdout io.Writer, st *store.Store, sh shop.
 	gg, gfit := m.Spend, m.SpendFit
 	fmt.Fprintf(stdout, "   Gamma-Gamma p=%.2f q=%.2f γ=%.2f  converged=%v  %.3f s\n", gg.P, gg.Q, gg.Gamma, gfit.Converged, gfit.Seconds)
 
-	ranked := scoring.Rank(scoring.Score(m, cs, clv.ScoreOptions{Months: 12, MonthlyDiscount: 0.01, Unit: clv.Week}))
+	ranked := scoring.Rank(scoring.ScoreCustomers(m, cs, clv.ScoreOptions{Months: 12, MonthlyDiscount: 0.01, Unit: clv.Week}))
 	byID := make(map[string]customer.Summary, len(sums))
 	for _, s := range sums {
 		byID[s.CustomerID] = s

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	_ "time/tzdata" // the local tools resolve shops' time zones on any machine
 )
 
 // commands is the CLI: every command and subcommand, in usage order.
@@ -39,6 +40,14 @@ var commands = &command{
 				summary: "score every customer as of --calibration-end; prints CSV",
 				help:    clvHelp + clvScoreHelp, flags: clvCommand("score")},
 		}},
+		{name: "customers", summary: "the shop's scored customers", subs: []*command{
+			{name: "export", synopsis: "--shop SHOP_ID [--segment S] [--band B]",
+				summary: "write every scored customer as CSV to stdout (the columns are the API's score fields)",
+				flags:   customersExportCommand},
+		}},
+		{name: "nightly", synopsis: "[--shop SHOP_ID] [--as-of YYYY-MM-DD] [--force] [flags]",
+			summary: "run the nightly scoring job on the local stack (planner, work queue, workers); prints a summary per shop",
+			help:    nightlyHelp, flags: nightlyCommand},
 		{name: "demo", synopsis: "[flags]",
 			summary: "the pipeline on the local stack (make demo starts the stack first)",
 			flags:   demoCommand},

@@ -19,6 +19,7 @@ import (
 	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/httpapi"
+	"github.com/winback/winback/shared/ingest"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
 )
@@ -127,7 +128,7 @@ func TestErrorListsAreCapped(t *testing.T) {
 }
 
 // fullStore refuses every order as too large, as a customer at the item limit is.
-type fullStore struct{ api.Store }
+type fullStore struct{ ingest.Orders }
 
 func (fullStore) PutOrders(_ context.Context, _ shop.Shop, orders []order.Order, _ string) ([]customer.Outcome, capacity.Usage, error) {
 	outs := make([]customer.Outcome, len(orders))
@@ -141,7 +142,7 @@ func (fullStore) PutOrders(_ context.Context, _ shop.Shop, orders []order.Order,
 // answered 422 (do not retry), never 503 (retry), alone and in a batch.
 func TestPermanentFailuresAreNotRetryable(t *testing.T) {
 	f := newFixture(t)
-	h := api.Routes(api.Deps{Store: fullStore{f.st}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	h := api.Routes(api.Deps{Shops: f.st, Orders: fullStore{f.st}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	one := `{"order_id":"T-1","customer":{"id":"c-1"},"created_at":"2026-10-01T00:00:00Z","currency":"USD","total":"1.00","status":"paid"}`
 	auth := map[string]string{"Authorization": "Bearer " + sampleKey, "Content-Type": "application/json"}
 	rec := serve(h, "POST", "/v1/orders", one, auth)

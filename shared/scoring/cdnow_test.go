@@ -17,16 +17,8 @@ import (
 // ingestion stores, and summarises the log as the analysts' CLI does.
 func cdnow(t *testing.T, end time.Time) (sums []customer.Summary, want []clv.Summary) {
 	t.Helper()
-	f, err := os.Open("../../testdata/cdnow/cdnow_sample_tx.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	txs, err := clv.ReadTransactions(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err = clv.Summarize(txs, clv.Period{ObservationEnd: end, Unit: clv.Week})
+	txs := readCDNOW(t)
+	want, err := clv.Summarize(txs, clv.Period{ObservationEnd: end, Unit: clv.Week})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +38,21 @@ func cdnow(t *testing.T, end time.Time) (sums []customer.Summary, want []clv.Sum
 		sums = append(sums, customer.Recompute(byID[w.ID], time.UTC))
 	}
 	return sums, want
+}
+
+// readCDNOW reads the CDNOW sample transaction log.
+func readCDNOW(t *testing.T) []clv.Transaction {
+	t.Helper()
+	f, err := os.Open("../../testdata/cdnow/cdnow_sample_tx.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	txs, err := clv.ReadTransactions(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return txs
 }
 
 // TestInputsMatchTheTransactionLogPipeline checks that the model inputs
@@ -75,11 +82,11 @@ func TestScoresMatchCLV(t *testing.T) {
 	opts := clv.ScoreOptions{Months: 12, MonthlyDiscount: 0.01, Unit: clv.Week}
 
 	cs := Inputs(sums, InputOptions{AsOf: end, Location: time.UTC, Unit: clv.Week, Exponent: 2})
-	m, err := Fit(cs)
+	m, err := FitCustomers(cs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Score(m, cs, opts)
+	got := ScoreCustomers(m, cs, opts)
 
 	direct := clv.Customers(want)
 	bg, _ := clv.FitBGNBD(clv.Group(direct), clv.FitOptions{})

@@ -1,8 +1,3 @@
-// Package scoring is the pipeline from a shop's customer summaries to a
-// ranked list of win-back candidates: summaries → model inputs → fitted
-// models → scores → ranking. It takes values and returns values; the
-// nightly job, the reporting API and the demo read the summaries and use
-// the results.
 package scoring
 
 import (
@@ -94,11 +89,11 @@ type Models struct {
 	PurchasesFit, SpendFit clv.FitResult
 }
 
-// Fit fits BG/NBD to the customers' purchase histories and Gamma-Gamma to
+// FitCustomers fits BG/NBD to the customers' purchase histories and Gamma-Gamma to
 // the mean repeat values of those with repeat purchases of positive value.
 // It fails when either fit yields no parameters (for example when no
 // customer has bought twice).
-func Fit(cs []clv.Customer) (Models, error) {
+func FitCustomers(cs []clv.Customer) (Models, error) {
 	var m Models
 	if len(cs) == 0 {
 		return m, fmt.Errorf("fit: no customers")
@@ -120,10 +115,10 @@ type Scored struct {
 	Score    clv.CustomerScore
 }
 
-// Score scores every customer with the fitted models: P(alive), expected
+// ScoreCustomers scores every customer with the fitted models: P(alive), expected
 // purchases over the horizon, CLV and the next expected purchase, in the
 // order of cs. Times in o are in the inputs' unit.
-func Score(m Models, cs []clv.Customer, o clv.ScoreOptions) []Scored {
+func ScoreCustomers(m Models, cs []clv.Customer, o clv.ScoreOptions) []Scored {
 	scores := clv.ScoreCustomers(m.Purchases, m.Spend, cs, o)
 	out := make([]Scored, len(cs))
 	for i := range cs {

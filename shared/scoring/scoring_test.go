@@ -117,7 +117,7 @@ func TestFitFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Fit(tt.cs); err == nil {
+			if _, err := FitCustomers(tt.cs); err == nil {
 				t.Error("Fit succeeded; want an error")
 			}
 		})

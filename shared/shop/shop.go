@@ -13,10 +13,11 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
-	_ "time/tzdata" // shop time zones resolve even where the OS has no zoneinfo (Lambda provided.al2023)
 )
 
 // DefaultShards is how many partitions a shop's customer summaries are spread over.
@@ -51,16 +52,35 @@ type Shop struct {
 	CreatedAt     time.Time
 }
 
-// Location is the shop's time zone (UTC if unset or unknown).
+// Location is the shop's time zone (UTC if unset or unknown). Zones are
+// loaded once per process. Lambda's provided.al2023 has no zone database:
+// the functions ship Go's zoneinfo.zip beside their binary and point
+// ZONEINFO at it (CheckZones fails their start if it is missing), which
+// keeps the 450 KB time/tzdata package out of every binary.
 func (s Shop) Location() *time.Location {
 	if s.Timezone == "" {
 		return time.UTC
+	}
+	if loc, ok := zones.Load(s.Timezone); ok {
+		return loc.(*time.Location)
 	}
 	loc, err := time.LoadLocation(s.Timezone)
 	if err != nil {
 		return time.UTC
 	}
+	zones.Store(s.Timezone, loc)
 	return loc
+}
+
+var zones sync.Map // zone name → *time.Location
+
+// CheckZones reports whether the time zone database can be read, so that
+// a function without one fails at start instead of scoring shops in UTC.
+func CheckZones() error {
+	if _, err := time.LoadLocation("Europe/Berlin"); err != nil {
+		return fmt.Errorf("no time zone database (set ZONEINFO to Go's lib/time/zoneinfo.zip, or install tzdata): %w", err)
+	}
+	return nil
 }
 
 // Shard is the partition number, in [0, Shards), that holds a customer's summary.

@@ -15,6 +15,11 @@ import (
 //	order         SHOP#<shop>#ORDER#<order key>        ORDER
 //	customer      SHOP#<shop>#CUSTOMERS#<shard 00-99>  CUST#<customer id>
 //	webhook seen  SHOP#<shop>#WEBHOOK#<webhook id>     WEBHOOK   (expires through ttl)
+//	score         SHOP#<shop>#CUSTOMERS#<shard 00-99>  SCORE#<customer id>
+//	nightly run   SHOP#<shop>#RUNS                     RUN#<as-of day>
+//	run result    SHOP#<shop>#RUN#<as-of day>          <STATS|MODEL|PARTIAL>#<shard 00-99>#<digest>#<chunk 00-99>   (expires through ttl)
+//	KPI day       SHOP#<shop>#DAYS                     DAY#<as-of day>
+//	suppressed    SHOP#<shop>#SUPPRESSED               EMAIL#<salted hash of the address> | ERASED#<salted hash of the customer id>
 //
 // An order is stored under its key (customer.OrderKey: 12 base64url
 // characters of the SHA-256 of the order id), the name its customer's
@@ -44,7 +49,33 @@ func shopListSK(shopID string) string        { return "SHOP#" + shopID }
 func apiKeyPK(keyID string) string           { return "APIKEY#" + keyID }
 func orderPK(shopID, orderKey string) string { return "SHOP#" + shopID + "#ORDER#" + orderKey }
 func webhookPK(shopID, id string) string     { return "SHOP#" + shopID + "#WEBHOOK#" + id }
-func customerSK(customerID string) string    { return "CUST#" + customerID }
+func customerSK(customerID string) string    { return prefixCustomer + customerID }
+
+// A customer's latest scores live next to its summary (SCORE# after CUST#
+// in the same shard partition), so the nightly score stage reads both in
+// one query and writes only the scores that changed. A night's run item
+// records which shards are done with which results; the results themselves
+// (statistics, model, KPI partials: content-addressed, gzipped, chunked
+// under 350 KB) live in the run's own partition and expire. The KPI
+// history is one item per shop and as-of day.
+const (
+	prefixCustomer = "CUST#"
+	prefixScore    = "SCORE#"
+	prefixDay      = "DAY#"
+)
+
+func scoreSK(customerID string) string  { return prefixScore + customerID }
+func runsPK(shopID string) string       { return "SHOP#" + shopID + "#RUNS" }
+func runSK(day string) string           { return "RUN#" + day }
+func runPK(shopID, day string) string   { return "SHOP#" + shopID + "#RUN#" + day }
+func daysPK(shopID string) string       { return "SHOP#" + shopID + "#DAYS" }
+func daySK(day string) string           { return prefixDay + day }
+func suppressedPK(shopID string) string { return "SHOP#" + shopID + "#SUPPRESSED" }
+
+// resultPrefix is the sort key prefix of one stored result's chunks.
+func resultPrefix(kind string, shard int, digest string) string {
+	return fmt.Sprintf("%s#%02d#%s#", kind, shard, digest)
+}
 
 // shardPK is the partition holding shard n of a shop's customer summaries.
 func shardPK(shopID string, n int) string {

@@ -489,9 +489,10 @@ func (s *Store) Customer(ctx context.Context, sh shop.Shop, customerID string) (
 
 // Customers calls fn with every customer summary in shard n of shop sh,
 // page by page, in customer id order; the nightly job runs one such scan
-// per shard.
+// per shard. Other items of the shard's partition (scores) are not read.
 func (s *Store) Customers(ctx context.Context, sh shop.Shop, n int, fn func(customer.Summary) error) error {
-	err := s.queryAll(ctx, shardPK(sh.ID, n), func(it map[string]types.AttributeValue) error {
+	var u Usage
+	err := s.queryItems(ctx, query{pk: shardPK(sh.ID, n), prefix: prefixCustomer}, &u, func(it map[string]types.AttributeValue) error {
 		rec, err := decode[summaryRecord](it)
 		if err != nil {
 			return err

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/order"
+	"github.com/winback/winback/shared/scores"
 	"github.com/winback/winback/shared/shop"
 )
 
@@ -267,4 +269,173 @@ func (r summaryRecord) summary() (customer.Summary, error) {
 		return customer.Summary{}, fmt.Errorf("customer %s: last_purchase: %w", r.CustomerID, err)
 	}
 	return s, nil
+}
+
+// runRecord is one shop's nightly run for one as-of day (scores.Run).
+// Mapped and Scored are keyed by the shard as two digits; each entry and
+// Model are set once per attempt (if_not_exists), Usage is added to.
+type runRecord struct {
+	PK         string                 `dynamodbav:"pk"`
+	SK         string                 `dynamodbav:"sk"`
+	Type       string                 `dynamodbav:"type"`
+	ShopID     string                 `dynamodbav:"shop_id"`
+	AsOf       string                 `dynamodbav:"as_of"`
+	Shards     int                    `dynamodbav:"shards"`
+	Attempt    int                    `dynamodbav:"attempt"`
+	Mapped     map[string]refRecord   `dynamodbav:"mapped"`
+	Model      *refRecord             `dynamodbav:"model,omitempty"`
+	Scored     map[string]refRecord   `dynamodbav:"scored"`
+	Done       bool                   `dynamodbav:"done"`
+	Failed     string                 `dynamodbav:"failed,omitempty"`
+	StartedAt  string                 `dynamodbav:"started_at"`
+	FinishedAt string                 `dynamodbav:"finished_at,omitempty"`
+	Usage      map[string]usageRecord `dynamodbav:"usage"`
+}
+
+// refRecord is a scores.Ref.
+type refRecord struct {
+	Digest    string `dynamodbav:"digest"`
+	Chunks    int    `dynamodbav:"chunks"`
+	Customers int64  `dynamodbav:"customers"`
+}
+
+// usageRecord is a stage's capacity.Usage.
+type usageRecord struct {
+	RoundTrips       int     `dynamodbav:"round_trips"`
+	ReadUnits        float64 `dynamodbav:"read_units"`
+	WriteUnits       float64 `dynamodbav:"write_units"`
+	BilledReadUnits  float64 `dynamodbav:"billed_read_units"`
+	BilledWriteUnits float64 `dynamodbav:"billed_write_units"`
+}
+
+func newRunRecord(sh shop.Shop, day string, attempt int, now time.Time) runRecord {
+	usage := make(map[string]usageRecord, len(scores.Stages))
+	for _, st := range scores.Stages {
+		usage[string(st)] = usageRecord{}
+	}
+	return runRecord{
+		PK: runsPK(sh.ID), SK: runSK(day), Type: "run", ShopID: sh.ID, AsOf: day,
+		Shards: sh.Shards, Attempt: attempt,
+		Mapped: map[string]refRecord{}, Scored: map[string]refRecord{},
+		StartedAt: formatTime(now), Usage: usage,
+	}
+}
+
+func shardKey(n int) string { return fmt.Sprintf("%02d", n) }
+
+func shardRefs(m map[string]refRecord) (map[int]scores.Ref, error) {
+	out := make(map[int]scores.Ref, len(m))
+	for k, ref := range m {
+		n, err := strconv.Atoi(k)
+		if err != nil {
+			return nil, fmt.Errorf("shard %q: %w", k, err)
+		}
+		out[n] = scores.Ref(ref)
+	}
+	return out, nil
+}
+
+func (r runRecord) run() (scores.Run, error) {
+	run := scores.Run{
+		ShopID: r.ShopID, AsOf: r.AsOf, Shards: r.Shards, Attempt: r.Attempt,
+		Done: r.Done, Failed: r.Failed, Usage: map[scores.Stage]capacity.Usage{},
+	}
+	if r.Model != nil {
+		m := scores.Ref(*r.Model)
+		run.Model = &m
+	}
+	var err error
+	if run.Mapped, err = shardRefs(r.Mapped); err != nil {
+		return scores.Run{}, fmt.Errorf("run %s %s: mapped: %w", r.ShopID, r.AsOf, err)
+	}
+	if run.Scored, err = shardRefs(r.Scored); err != nil {
+		return scores.Run{}, fmt.Errorf("run %s %s: scored: %w", r.ShopID, r.AsOf, err)
+	}
+	if run.StartedAt, err = parseTime(r.StartedAt); err != nil {
+		return scores.Run{}, fmt.Errorf("run %s %s: started_at: %w", r.ShopID, r.AsOf, err)
+	}
+	if run.FinishedAt, err = parseTime(r.FinishedAt); err != nil {
+		return scores.Run{}, fmt.Errorf("run %s %s: finished_at: %w", r.ShopID, r.AsOf, err)
+	}
+	for st, u := range r.Usage {
+		run.Usage[scores.Stage(st)] = capacity.Usage(u)
+	}
+	return run, nil
+}
+
+// resultRecord is one chunk of a stored intermediate result: a slice of
+// the gzipped JSON.
+type resultRecord struct {
+	PK   string `dynamodbav:"pk"`
+	SK   string `dynamodbav:"sk"`
+	Type string `dynamodbav:"type"`
+	Data []byte `dynamodbav:"data"`
+	TTL  int64  `dynamodbav:"ttl"`
+}
+
+// scoreRecord is a customer's latest scores (scores.Score), with
+// the export's column names as attribute names.
+type scoreRecord struct {
+	PK                    string  `dynamodbav:"pk"`
+	SK                    string  `dynamodbav:"sk"`
+	Type                  string  `dynamodbav:"type"`
+	CustomerID            string  `dynamodbav:"customer_id"`
+	AsOf                  string  `dynamodbav:"as_of"`
+	Model                 string  `dynamodbav:"model"`
+	PAlive                float64 `dynamodbav:"p_alive"`
+	ChurnRisk             float64 `dynamodbav:"churn_risk"`
+	ChurnBand             string  `dynamodbav:"churn_band"`
+	Active                bool    `dynamodbav:"active"`
+	ExpectedPurchases30d  float64 `dynamodbav:"expected_purchases_30d"`
+	ExpectedPurchases90d  float64 `dynamodbav:"expected_purchases_90d"`
+	ExpectedPurchases365d float64 `dynamodbav:"expected_purchases_365d"`
+	ExpectedOrderValue    float64 `dynamodbav:"expected_order_value"`
+	CLV                   float64 `dynamodbav:"clv"`
+	NextOrderDate         string  `dynamodbav:"next_order_date,omitempty"`
+	Recency               int     `dynamodbav:"r_score"`
+	Frequency             int     `dynamodbav:"f_score"`
+	Monetary              int     `dynamodbav:"m_score"`
+	Segment               string  `dynamodbav:"segment"`
+	SpendTier             string  `dynamodbav:"spend_tier,omitempty"`
+}
+
+// Attribute names the score listing filters on.
+const (
+	attrSegment   = "segment"
+	attrChurnBand = "churn_band"
+)
+
+func toScoreRecord(sh shop.Shop, shard int, c scores.Score) scoreRecord {
+	return scoreRecord{
+		PK: shardPK(sh.ID, shard), SK: scoreSK(c.CustomerID), Type: "score",
+		CustomerID: c.CustomerID, AsOf: c.AsOf, Model: c.Model,
+		PAlive: c.PAlive, ChurnRisk: c.ChurnRisk, ChurnBand: c.ChurnBand, Active: c.Active,
+		ExpectedPurchases30d: c.ExpectedPurchases30d, ExpectedPurchases90d: c.ExpectedPurchases90d,
+		ExpectedPurchases365d: c.ExpectedPurchases365d, ExpectedOrderValue: c.ExpectedOrderValue,
+		CLV: c.CLV, NextOrderDate: c.NextOrderDate,
+		Recency: c.Recency, Frequency: c.Frequency, Monetary: c.Monetary,
+		Segment: c.Segment, SpendTier: c.SpendTier,
+	}
+}
+
+func (r scoreRecord) score() scores.Score {
+	return scores.Score{
+		CustomerID: r.CustomerID, AsOf: r.AsOf, Model: r.Model,
+		PAlive: r.PAlive, ChurnRisk: r.ChurnRisk, ChurnBand: r.ChurnBand, Active: r.Active,
+		ExpectedPurchases30d: r.ExpectedPurchases30d, ExpectedPurchases90d: r.ExpectedPurchases90d,
+		ExpectedPurchases365d: r.ExpectedPurchases365d, ExpectedOrderValue: r.ExpectedOrderValue,
+		CLV: r.CLV, NextOrderDate: r.NextOrderDate,
+		Recency: r.Recency, Frequency: r.Frequency, Monetary: r.Monetary,
+		Segment: r.Segment, SpendTier: r.SpendTier,
+	}
+}
+
+// dayRecord is a shop's KPIs for one as-of day: the scoring.Day as JSON
+// (its maps and histograms are read whole, never queried into).
+type dayRecord struct {
+	PK   string `dynamodbav:"pk"`
+	SK   string `dynamodbav:"sk"`
+	Type string `dynamodbav:"type"`
+	AsOf string `dynamodbav:"as_of"`
+	Data string `dynamodbav:"data"`
 }

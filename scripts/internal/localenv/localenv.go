@@ -1,5 +1,6 @@
 // Package localenv reads the settings the local tools share (CLI, dev
-// server, demo): the table name and the emulator endpoints, with the
+// server, demo): the table name and the emulator endpoints (DynamoDB Local,
+// SES, SQS), with the
 // defaults the README documents.
 package localenv
 
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/winback/winback/internal/emulator"
 	"github.com/winback/winback/shared/store"
@@ -27,6 +29,7 @@ const (
 	DefaultTable            = "winback"
 	DefaultDynamoDBEndpoint = "http://127.0.0.1:8000"
 	DefaultSESEndpoint      = "http://127.0.0.1:8005"
+	DefaultSQSEndpoint      = "http://127.0.0.1:8010"
 )
 
 // Table is WINBACK_TABLE, or "winback".
@@ -39,6 +42,22 @@ func DynamoDBEndpoint() string { return getenv("DYNAMODB_ENDPOINT", DefaultDynam
 
 // SESEndpoint is SES_ENDPOINT, or the SES emulator's default address.
 func SESEndpoint() string { return getenv("SES_ENDPOINT", DefaultSESEndpoint) }
+
+// SQSEndpoint is SQS_ENDPOINT, or the SQS emulator's (local-aws-sqs)
+// default address. The empty string means real AWS.
+func SQSEndpoint() string { return getenv("SQS_ENDPOINT", DefaultSQSEndpoint) }
+
+// SQS returns a client for SQSEndpoint (real AWS when it is empty).
+func SQS(ctx context.Context) (*sqs.Client, error) {
+	if ep := SQSEndpoint(); ep != "" {
+		return emulator.SQSClient(ep), nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return sqs.NewFromConfig(cfg), nil
+}
 
 // DynamoDB returns a client for DynamoDBEndpoint (real AWS when it is empty).
 func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {

@@ -20,13 +20,16 @@ import (
 // Store keeps everything in maps behind one mutex. The zero value is not
 // ready: use New.
 type Store struct {
-	mu        sync.Mutex
-	shops     map[string]shop.Shop
-	keys      map[string]apiKey
-	orders    map[string]map[string]order.Order      // shop id → order key → order
-	summaries map[string]map[string]customer.Summary // shop id → customer id → summary
-	webhooks  map[string]map[string]bool             // shop id → webhook id
-	maxOrders int                                    // 0: no limit
+	mu         sync.Mutex
+	shops      map[string]shop.Shop
+	keys       map[string]apiKey
+	orders     map[string]map[string]order.Order      // shop id → order key → order
+	summaries  map[string]map[string]customer.Summary // shop id → customer id → summary
+	webhooks   map[string]map[string]bool             // shop id → webhook id
+	maxOrders  int                                    // 0: no limit
+	erased     map[string]bool                        // shop id + customer id
+	suppressed map[string]string                      // shop id + e-mail address → reason
+	nightly                                           // runs, results, scores, KPI days (nightly.go)
 }
 
 type apiKey struct{ shopID, hash string }
@@ -34,11 +37,14 @@ type apiKey struct{ shopID, hash string }
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		shops:     map[string]shop.Shop{},
-		keys:      map[string]apiKey{},
-		orders:    map[string]map[string]order.Order{},
-		summaries: map[string]map[string]customer.Summary{},
-		webhooks:  map[string]map[string]bool{},
+		shops:      map[string]shop.Shop{},
+		keys:       map[string]apiKey{},
+		orders:     map[string]map[string]order.Order{},
+		summaries:  map[string]map[string]customer.Summary{},
+		webhooks:   map[string]map[string]bool{},
+		erased:     map[string]bool{},
+		suppressed: map[string]string{},
+		nightly:    newNightly(),
 	}
 }
 

@@ -39,3 +39,9 @@ func TestLimitOrders(t *testing.T) {
 		t.Fatalf("summary of %d orders", len(sum.Orders))
 	}
 }
+
+var _ storetest.NightlyStore = (*memstore.Store)(nil)
+
+func TestNightlyContract(t *testing.T) {
+	storetest.RunNightly(t, func(t *testing.T) storetest.NightlyStore { return memstore.New() })
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/winback/winback/shared/customer"
+	"github.com/winback/winback/shared/shop"
+)
+
+// Suppression reasons.
+const (
+	SuppressErasure     = "erasure"
+	SuppressUnsubscribe = "unsubscribe"
+	SuppressBounce      = "bounce"
+	SuppressComplaint   = "complaint"
+)
+
+// suppressionRecord marks an e-mail address (by its salted hash) that must
+// never be mailed again, or a customer id that was erased.
+type suppressionRecord struct {
+	PK     string `dynamodbav:"pk"`
+	SK     string `dynamodbav:"sk"`
+	Type   string `dynamodbav:"type"`
+	Reason string `dynamodbav:"reason"`
+	At     string `dynamodbav:"at"`
+}
+
+// maxEraseAttempts bounds how often an erasure starts over because orders
+// of the customer arrived while it ran.
+const maxEraseAttempts = 5
+
+// EraseCustomer removes a customer's personal data: their orders, summary
+// and scores. What stays is the shop's aggregate history (KPI days, which
+// hold no personal data) and two records holding only salted hashes: one of
+// the e-mail address, so the customer is never mailed again, and one of
+// the customer id, so that erasing again is a no-op. It is idempotent; a
+// customer who never existed is customer.ErrNotFound.
+func (s *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID string) error {
+	salt, err := s.salt(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; attempt < maxEraseAttempts; attempt++ {
+		var u Usage
+		rec, found, err := getRecord[summaryRecord](ctx, s, itemKey(customerPK(sh, customerID), customerSK(customerID)), true, &u)
+		if err != nil {
+			return fmt.Errorf("erase customer %s: %w", customerID, err)
+		}
+		if !found {
+			_, erased, err := getRecord[suppressionRecord](ctx, s, itemKey(suppressedPK(sh.ID), erasedSK(salt, customerID)), true, &u)
+			switch {
+			case err != nil:
+				return fmt.Errorf("erase customer %s: %w", customerID, err)
+			case !erased:
+				return fmt.Errorf("customer %s: %w", customerID, customer.ErrNotFound)
+			}
+			return nil
+		}
+		// The records that outlive the data go first: a crash after them
+		// leaves a customer who is suppressed and whose erasure a retry completes.
+		marks := []suppressionRecord{{PK: suppressedPK(sh.ID), SK: erasedSK(salt, customerID), Type: "erased", Reason: SuppressErasure, At: formatTime(s.now())}}
+		if rec.Email != "" {
+			marks = append(marks, suppressionRecord{PK: suppressedPK(sh.ID), SK: emailSK(salt, rec.Email), Type: "suppressed", Reason: SuppressErasure, At: formatTime(s.now())})
+		}
+		var reqs []types.WriteRequest
+		for _, m := range marks {
+			item, err := attributevalue.MarshalMap(m)
+			if err != nil {
+				return fmt.Errorf("encode suppression: %w", err)
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		}
+		for key := range rec.Orders {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: itemKey(orderPK(sh.ID, key), skOrder)}})
+		}
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: itemKey(customerPK(sh, customerID), scoreSK(customerID))}})
+		for len(reqs) > 0 {
+			n := min(len(reqs), 25)
+			if err := s.batchWrite(ctx, reqs[:n], &u); err != nil {
+				return fmt.Errorf("erase customer %s: %w", customerID, err)
+			}
+			reqs = reqs[n:]
+		}
+		// The summary last, and only if no order arrived meanwhile (its
+		// version moved): then start over with the new orders.
+		del, err := s.conditionalDelete(itemKey(customerPK(sh, customerID), customerSK(customerID)),
+			expression.Name("version").Equal(expression.Value(rec.Version)))
+		if err != nil {
+			return err
+		}
+		_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: del.TableName, Key: del.Key, ConditionExpression: del.ConditionExpression,
+			ExpressionAttributeNames: del.ExpressionAttributeNames, ExpressionAttributeValues: del.ExpressionAttributeValues,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("erase customer %s: %w", customerID, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("erase customer %s: %w", customerID, ErrContention)
+}
+
+// Suppress records that an e-mail address of the shop must never be mailed
+// again, for reason (SuppressUnsubscribe, SuppressBounce, …). The first
+// reason recorded stays.
+func (s *Store) Suppress(ctx context.Context, sh shop.Shop, email, reason string) error {
+	salt, err := s.salt(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
+	item, err := attributevalue.MarshalMap(suppressionRecord{
+		PK: suppressedPK(sh.ID), SK: emailSK(salt, email), Type: "suppressed", Reason: reason, At: formatTime(s.now()),
+	})
+	if err != nil {
+		return fmt.Errorf("encode suppression: %w", err)
+	}
+	put, err := s.conditionalPut(item, expression.AttributeNotExists(expression.Name(attrPK)))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	return nil
+}
+
+// Suppressed reports whether an e-mail address of the shop must not be
+// mailed, and why ("" when it may be).
+func (s *Store) Suppressed(ctx context.Context, sh shop.Shop, email string) (reason string, err error) {
+	salt, err := s.salt(ctx, sh.ID)
+	if err != nil {
+		return "", err
+	}
+	var u Usage
+	rec, found, err := getRecord[suppressionRecord](ctx, s, itemKey(suppressedPK(sh.ID), emailSK(salt, email)), true, &u)
+	if err != nil || !found {
+		return "", err
+	}
+	return rec.Reason, nil
+}
+
+// salt returns the shop's secret salt for hashing e-mail addresses and
+// customer ids, creating it on first use. It never changes, so it is read
+// once per process.
+func (s *Store) salt(ctx context.Context, shopID string) ([]byte, error) {
+	if v, ok := salts.Load(s.table + "\x00" + shopID); ok {
+		return v.([]byte), nil
+	}
+	var u Usage
+	rec, found, err := getRecord[struct {
+		Salt string `dynamodbav:"suppression_salt"`
+	}](ctx, s, itemKey(shopPK(shopID), skShop), true, &u)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("salt of shop %s: %w", shopID, err)
+	case !found:
+		return nil, fmt.Errorf("shop %s: %w", shopID, shop.ErrNotFound)
+	case rec.Salt != "":
+		return s.keepSalt(shopID, rec.Salt)
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("suppression_salt"),
+			expression.IfNotExists(expression.Name("suppression_salt"), expression.Value(hex.EncodeToString(fresh))))).
+		WithCondition(expression.AttributeExists(expression.Name(attrPK))).
+		Build()
+	if err != nil {
+		return nil, fmt.Errorf("build update: %w", err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       itemKey(shopPK(shopID), skShop),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil, fmt.Errorf("shop %s: %w", shopID, shop.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("salt of shop %s: %w", shopID, err)
+	}
+	v, ok := out.Attributes["suppression_salt"].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, fmt.Errorf("salt of shop %s: missing", shopID)
+	}
+	return s.keepSalt(shopID, v.Value)
+}
+
+// salts caches the shops' salts by table and shop id.
+var salts sync.Map
+
+func (s *Store) keepSalt(shopID, encoded string) ([]byte, error) {
+	b, err := hex.DecodeString(encoded)
+	if err != nil || len(b) == 0 {
+		return nil, fmt.Errorf("salt of shop %s: not valid hex", shopID)
+	}
+	salts.Store(s.table+"\x00"+shopID, b)
+	return b, nil
+}
+
+// SaltedHash is the hex HMAC-SHA256 of value under salt: what suppression
+// records keep instead of an e-mail address or customer id.
+func SaltedHash(salt []byte, value string) string {
+	mac := hmac.New(sha256.New, salt)
+	mac.Write([]byte(value))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func emailSK(salt []byte, email string) string {
+	return "EMAIL#" + SaltedHash(salt, strings.ToLower(strings.TrimSpace(email)))
+}
+
+func erasedSK(salt []byte, customerID string) string {
+	return "ERASED#" + SaltedHash(salt, customerID)
+}
