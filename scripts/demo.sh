@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # make demo: the whole pipeline on local emulators, no AWS account.
 # Starts the local stack (DynamoDB Local on 127.0.0.1:8000, the SES emulator
-# on 127.0.0.1:8005; both keep running afterwards, 'make stack-down' stops
-# them), then runs 'winback demo': a fresh shop, the sample events through
-# the ingest handler, the CDNOW sample as orders, the models on the stored
-# customer summaries.
+# on 127.0.0.1:8005, the SQS emulator on 127.0.0.1:8010; they keep running
+# afterwards, 'make stack-down' stops them), then runs 'winback demo': a
+# fresh shop, the sample events through the API's handler, the CDNOW sample
+# as orders, the nightly job through its handlers and the SQS emulator, and
+# what the API then serves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/check-tools.sh
 scripts/stack.sh install
 scripts/stack.sh up
 export DYNAMODB_ENDPOINT="${DYNAMODB_ENDPOINT:-http://127.0.0.1:${DYNAMODB_PORT:-8000}}"
+export SQS_ENDPOINT="${SQS_ENDPOINT:-http://127.0.0.1:${SQS_PORT:-8010}}"
 exec go run ./scripts/winback demo "$@"

@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,13 +24,11 @@ import (
 	"github.com/winback/winback/scripts/internal/localenv"
 	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/clv"
-	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/ingest"
-	"github.com/winback/winback/shared/order"
-	"github.com/winback/winback/shared/scoring"
+	"github.com/winback/winback/shared/nightly"
+	"github.com/winback/winback/shared/report"
 	"github.com/winback/winback/shared/shop"
-	"github.com/winback/winback/shared/store"
 )
 
 // demoCommand is "winback demo".
@@ -117,7 +116,7 @@ func runDemo(ctx context.Context, eventsDir, cdnow string, stdout io.Writer) err
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "   %d orders in %.1f s (%.0f orders/s): %v\n\n", len(txs), secs, float64(len(txs))/secs, counts)
 
-	return demoModels(ctx, stdout, st, sh)
+	return demoNightly(ctx, stdout, handler, sh, cred.APIKey)
 }
 
 // demoOrder sorts the sample events into a story: creates, then updates
@@ -250,54 +249,65 @@ func ingestTransactions(ctx context.Context, invoke lambda.Handler, apiKey strin
 	return counts, nil
 }
 
-// demoModels reads the shop's customer summaries shard by shard, as the
-// nightly job will, and runs the scoring pipeline on them.
-func demoModels(ctx context.Context, stdout io.Writer, st *store.Store, sh shop.Shop) error {
-	asOf := time.Date(1998, 6, 30, 12, 0, 0, 0, time.UTC)
-	var sums []customer.Summary
-	for n := range sh.Shards {
-		err := st.Customers(ctx, sh, n, func(s customer.Summary) error {
-			if strings.HasPrefix(s.CustomerID, "cdnow-") {
-				sums = append(sums, s)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	exp, _ := order.Exponent(sh.Currency)
-	cs := scoring.Inputs(sums, scoring.InputOptions{AsOf: asOf, Location: sh.Location(), Unit: clv.Week, Exponent: exp})
-	fmt.Fprintf(stdout, "== 4. Models fitted on the %d stored CDNOW customer summaries (weeks, as of %s)\n", len(cs), asOf.Format(time.DateOnly))
-	m, err := scoring.FitCustomers(cs)
+// demoNightly runs the nightly job for the demo shop as of the CDNOW
+// sample's last day, through its handlers on the local SQS emulator, then
+// asks the API what it computed, as the shop's own tools would.
+func demoNightly(ctx context.Context, stdout io.Writer, handler http.Handler, sh shop.Shop, apiKey string) error {
+	const asOf = "1998-06-30"
+	fmt.Fprintf(stdout, "== 4. The nightly job as of %s: planner → SQS emulator → worker (map, fit, score, finish)\n", asOf)
+	err := runNightly(ctx, nightlyOptions{
+		Request: nightly.Request{ShopID: sh.ID, AsOf: asOf}, Concurrency: 2, Every: 2 * time.Second,
+	}, stdout, stdout)
 	if err != nil {
 		return err
 	}
-	bg, fit := m.Purchases, m.PurchasesFit
-	fmt.Fprintf(stdout, "   BG/NBD      r=%.3f α=%.3f a=%.3f b=%.3f  LL=%.1f  converged=%v  %.3f s\n",
-		bg.R, bg.Alpha, bg.A, bg.B, fit.LogLik, fit.Converged, fit.Seconds)
-	gg, gfit := m.Spend, m.SpendFit
-	fmt.Fprintf(stdout, "   Gamma-Gamma p=%.2f q=%.2f γ=%.2f  converged=%v  %.3f s\n", gg.P, gg.Q, gg.Gamma, gfit.Converged, gfit.Seconds)
-
-	ranked := scoring.Rank(scoring.ScoreCustomers(m, cs, clv.ScoreOptions{Months: 12, MonthlyDiscount: 0.01, Unit: clv.Week}))
-	byID := make(map[string]customer.Summary, len(sums))
-	for _, s := range sums {
-		byID[s.CustomerID] = s
+	get := func(target string, v any) error {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		r.Header.Set("Authorization", "Bearer "+apiKey)
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)
+		}
+		return json.Unmarshal(rec.Body.Bytes(), v)
 	}
-	// Slipping away yet valuable: high churn risk among repeat buyers, by value.
-	fmt.Fprintf(stdout, "\n   Valuable customers slipping away (win-back candidates):\n")
-	fmt.Fprintf(stdout, "   %-14s %6s %8s %10s %9s %10s\n", "customer", "orders", "last", "churn risk", "exp. 1y", "CLV 12m $")
-	for _, r := range ranked[:min(8, len(ranked))] {
-		s, sc := byID[r.Customer.ID], r.Score
-		fmt.Fprintf(stdout, "   %-14s %6d %8s %9.0f%% %9.2f %10.2f\n", s.CustomerID, s.PaidOrders, s.LastDay, 100*(1-sc.PAlive), sc.Expected, finite(sc.CLV))
+	var rep struct {
+		Customers          int64            `json:"customers"`
+		ChurnRate          float64          `json:"churn_rate"`
+		RepeatPurchaseRate float64          `json:"repeat_purchase_rate"`
+		Top20              float64          `json:"top20_revenue_share"`
+		Segments           map[string]int64 `json:"segments"`
+		Model              struct {
+			Name   string `json:"name"`
+			Reason string `json:"reason"`
+		} `json:"model"`
 	}
-	fmt.Fprintf(stdout, "\nThe nightly job, win-back e-mails and the report come next (see the README's roadmap).\n")
+	if err := get("/v1/report", &rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n== 5. What the API serves now\n   GET /v1/report: %d customers, churn rate %.1f%%, repeat purchase rate %.1f%%, top 20%% of customers bring %.1f%% of revenue\n",
+		rep.Customers, 100*rep.ChurnRate, 100*rep.RepeatPurchaseRate, 100*rep.Top20)
+	fmt.Fprintf(stdout, "   model: %s\n   segments:", rep.Model.Reason)
+	for _, seg := range report.Segments {
+		if n := rep.Segments[seg]; n > 0 {
+			fmt.Fprintf(stdout, " %s %d", seg, n)
+		}
+	}
+	var list report.ListView
+	if err := get("/v1/customers?segment=at_risk&band=high&limit=1000", &list); err != nil {
+		return err
+	}
+	sort.SliceStable(list.Customers, func(i, j int) bool {
+		a, _ := list.Customers[i].CLV.Float64()
+		b, _ := list.Customers[j].CLV.Float64()
+		return a > b
+	})
+	fmt.Fprintf(stdout, "\n\n   GET /v1/customers?segment=at_risk&band=high: %d customers; the most valuable (win-back candidates):\n", len(list.Customers))
+	fmt.Fprintf(stdout, "   %-14s %9s %10s %10s %9s  %s\n", "customer", "p_alive", "exp. 365d", "CLV 12m $", "R/F/M", "segment")
+	for _, c := range list.Customers[:min(8, len(list.Customers))] {
+		fmt.Fprintf(stdout, "   %-14s %9.3f %10.2f %10s %3d/%d/%d  %s\n", c.CustomerID, c.PAlive, c.ExpectedPurchases365d, c.CLV, c.RScore, c.FScore, c.MScore, c.Segment)
+	}
+	fmt.Fprintf(stdout, "\n   Every scored customer as CSV: go run ./scripts/winback customers export --shop %s\n", sh.ID)
+	fmt.Fprintf(stdout, "\nWin-back e-mails and the HTML report come next (see the README's roadmap).\n")
 	return nil
-}
-
-func finite(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0
-	}
-	return v
 }

@@ -17,9 +17,6 @@
 // order with bit-identical results, so each stage can be retried and its
 // outputs combined however the shards arrive. The rules are written down
 // in RULES.md.
-//
-// The older helpers in scoring.go (BTYD, Inputs, FitCustomers,
-// ScoreCustomers, Rank) score in weeks with BG/NBD only; the demo uses them.
 package scoring
 
 import (
