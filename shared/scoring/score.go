@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"time"
 
 	"github.com/winback/winback/shared/clv"
 )
@@ -107,23 +108,29 @@ func clamp01(v float64) float64 {
 const (
 	// ProbabilityTolerance is the largest move of p_alive or churn_risk
 	// that does not need a rewrite (absolute).
-	ProbabilityTolerance = 0.005
+	ProbabilityTolerance = 0.02
 	// RelativeTolerance is the largest relative move of an expectation or
 	// amount that does not need a rewrite ...
-	RelativeTolerance = 0.01
+	RelativeTolerance = 0.05
 	// ... nor does a move below PurchasesFloor purchases or MoneyFloor
 	// minor units, whatever its relative size.
 	PurchasesFloor = 0.001
 	MoneyFloor     = 1.0
+	// DateToleranceDays is the largest move of the next order date that
+	// does not need a rewrite (a date appearing or disappearing always does).
+	DateToleranceDays = 3
 )
 
 // Changed reports whether a stored score old must be rewritten with new:
-// p_alive or churn_risk moved by more than ProbabilityTolerance (0.005);
-// an expected purchase count moved by more than 1% and more than 0.001;
-// the expected order value or CLV moved by more than 1% and more than one
-// minor unit; or the model, band, active flag, segment, tier, any RFM
-// score or the next order date changed. The as-of day alone does not
-// count: a score that did not move keeps its older as-of day.
+// p_alive or churn_risk moved by more than ProbabilityTolerance (0.02);
+// an expected purchase count moved by more than 5% and more than 0.001;
+// the expected order value or CLV moved by more than 5% and more than one
+// minor unit; the next order date moved by more than DateToleranceDays (3)
+// or appeared or disappeared; or the model, band, active flag, segment,
+// tier or any RFM score changed. Every stored score is therefore within
+// those tolerances of the latest night's, and its band, segment and tier
+// are exact. The as-of day alone does not count: a score that did not move
+// keeps its older as-of day.
 func Changed(old, new CustomerScore) bool {
 	moved := func(a, b, floor float64) bool {
 		d := math.Abs(a - b)
@@ -138,7 +145,25 @@ func Changed(old, new CustomerScore) bool {
 		moved(old.ExpectedPurchases365d, new.ExpectedPurchases365d, PurchasesFloor) ||
 		moved(old.ExpectedOrderValue, new.ExpectedOrderValue, MoneyFloor) ||
 		moved(old.CLV, new.CLV, MoneyFloor) ||
-		old.NextOrderDate != new.NextOrderDate ||
+		datesApart(old.NextOrderDate, new.NextOrderDate) > DateToleranceDays ||
 		old.Recency != new.Recency || old.Frequency != new.Frequency || old.Monetary != new.Monetary ||
 		old.Segment != new.Segment || old.SpendTier != new.SpendTier
+}
+
+// datesApart is how many days apart two YYYY-MM-DD dates are; a date and
+// "" (or an unreadable date) are infinitely apart, "" and "" not at all.
+func datesApart(a, b string) int {
+	if a == b {
+		return 0
+	}
+	ta, errA := time.Parse(time.DateOnly, a)
+	tb, errB := time.Parse(time.DateOnly, b)
+	if errA != nil || errB != nil {
+		return math.MaxInt
+	}
+	d := int(ta.Sub(tb).Hours() / 24)
+	if d < 0 {
+		d = -d
+	}
+	return d
 }
