@@ -4,13 +4,13 @@ SHELL := /bin/bash
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv clean
+.PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv bench-nightly clean
 
 # RACE are the packages with concurrency: the store's batches and its
 # integration tests, ingestion, the API's shop cache, the models' parallel
 # fits and scoring, the emulator launcher and the dev server's end-to-end
 # tests. make test runs them under the race detector, the rest without.
-RACE := ./shared/store/... ./shared/ingest/... ./shared/httpapi/... ./shared/clv/... ./internal/emulator/... ./scripts/devserver/...
+RACE := ./shared/store/... ./shared/ingest/... ./shared/httpapi/... ./shared/clv/... ./shared/nightly/... ./internal/emulator/... ./internal/sqslocal/... ./scripts/devserver/...
 
 ## test: lint, unit and integration tests (against DynamoDB Local and the SES emulator), CDK assertions;
 ##       the packages in RACE under the race detector
@@ -78,8 +78,12 @@ api: tools emulators
 	@scripts/stack.sh up
 	DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT-http://127.0.0.1:$${DYNAMODB_PORT:-8000}}" go run ./scripts/devserver
 
-## bench: benchmarks with figures and ratios (ingest against DynamoDB Local, models on CDNOW and simulated data)
-bench: bench-ingest bench-clv
+## bench: benchmarks with figures and ratios (ingest and the nightly job against DynamoDB Local and the SQS
+##        emulator, models on CDNOW and simulated data)
+bench: bench-ingest bench-clv bench-nightly
+
+bench-nightly: tools emulators
+	@scripts/bench-nightly
 
 bench-ingest: tools emulators
 	@scripts/bench-ingest

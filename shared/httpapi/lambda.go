@@ -23,6 +23,7 @@ func LambdaHandler(h http.Handler) func(context.Context, events.APIGatewayV2HTTP
 		r, p := Request(ctx, ev)
 		rec := &recorder{header: http.Header{}}
 		if p != nil {
+			rec.header.Set("X-Request-Id", ev.RequestContext.RequestID)
 			p.Write(rec)
 		} else {
 			h.ServeHTTP(rec, r)

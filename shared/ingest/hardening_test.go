@@ -163,3 +163,35 @@ func TestCharsetOtherThanUTF8IsRefused(t *testing.T) {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// downStore fails every write as an unreachable database would.
+type downStore struct{ ingest.Orders }
+
+func (downStore) PutOrders(context.Context, shop.Shop, []order.Order, string) ([]customer.Outcome, capacity.Usage, error) {
+	return nil, capacity.Usage{}, fmt.Errorf("dial tcp: connection refused")
+}
+
+// TestBatchNothingStoredIsRetryable: when storage fails for every order of
+// a batch, the answer is 503 with Retry-After (retry it all), not a 200
+// whose results a client might not read.
+func TestBatchNothingStoredIsRetryable(t *testing.T) {
+	f := newFixture(t)
+	h := api.Routes(api.Deps{Shops: f.st, Orders: downStore{f.st}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	one := `{"order_id":"D-%d","customer":{"id":"c-%d"},"created_at":"2026-10-01T00:00:00Z","currency":"USD","total":"1.00","status":"paid"}`
+	body := `{"orders":[` + fmt.Sprintf(one, 1, 1) + `,` + fmt.Sprintf(one, 2, 2) + `]}`
+	rec := serve(h, "POST", "/v1/orders", body, map[string]string{"Authorization": "Bearer " + sampleKey, "Content-Type": "application/json"})
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || strings.Contains(rec.Body.String(), "refused") {
+		t.Errorf("%d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+}
+
+// TestWebhookWithAnOverlongShopIDIsUnauthorized: a forged ?shop= too long
+// to be a shop id is answered like any unknown shop, without a lookup.
+func TestWebhookWithAnOverlongShopIDIsUnauthorized(t *testing.T) {
+	f := newFixture(t)
+	rec := serve(f.handler, "POST", "/v1/webhooks/shopify/orders?shop="+strings.Repeat("x", 3000), `{}`, map[string]string{
+		"Content-Type": "application/json", "X-Shopify-Hmac-Sha256": sign(`{}`, "guess")})
+	if rec.Code != 401 {
+		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}

@@ -7,6 +7,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -111,6 +112,10 @@ func (h *handler) postOrders(w http.ResponseWriter, r *http.Request) {
 		batchInvalid(batch.Items).Write(w)
 		return
 	}
+	if allUnavailable(results) { // nothing was stored, and a retry may store it all
+		httpapi.Unavailable().Write(w)
+		return
+	}
 	status := http.StatusOK
 	if counts[string(customer.Created)] == len(results) {
 		status = http.StatusCreated
@@ -146,6 +151,16 @@ func (h *handler) store(ctx context.Context, sh shop.Shop, items []order.Item, w
 		sem <- struct{}{}
 		go func(idx []int) {
 			defer func() { <-sem; wg.Done() }()
+			defer func() { // a panic here would escape the mux's recover and kill the process
+				if v := recover(); v != nil {
+					httpapi.Log(ctx).ErrorContext(ctx, "store orders panicked", "panic", fmt.Sprint(v))
+					for _, i := range idx {
+						if results[i].Status == "" {
+							results[i] = Result{OrderID: items[i].Order.ID, Status: rejected, Error: httpapi.NewProblem(http.StatusInternalServerError, "")}
+						}
+					}
+				}
+			}()
 			for len(idx) > 0 {
 				chunk := idx[:min(len(idx), customer.MaxGroup)]
 				idx = idx[len(chunk):]
@@ -194,6 +209,16 @@ func storeProblem(ctx context.Context, orderID string, err error) *httpapi.Probl
 		httpapi.Log(ctx).ErrorContext(ctx, "store order", "order_id", orderID, "error", err)
 	}
 	return p
+}
+
+// allUnavailable reports whether every order failed for a reason a retry may cure.
+func allUnavailable(results []Result) bool {
+	for _, r := range results {
+		if r.Error == nil || r.Error.Status < 500 {
+			return false
+		}
+	}
+	return len(results) > 0
 }
 
 func allInvalid(items []order.Item) bool {

@@ -13,8 +13,13 @@ import (
 	"github.com/winback/winback/shared/shop"
 )
 
-// maxWebhookID bounds the X-Shopify-Webhook-Id header kept for deduplication.
-const maxWebhookID = 128
+// maxWebhookID bounds the X-Shopify-Webhook-Id header kept for deduplication;
+// maxShopID bounds ?shop= before it is looked up (ids are "shop_" and 12
+// characters), so a forged id cannot turn into a storage error.
+const (
+	maxWebhookID = 128
+	maxShopID    = 64
+)
 
 // shopifyWebhook handles POST /v1/webhooks/shopify/orders?shop=SHOP_ID:
 // Shopify's orders/create, orders/updated, orders/paid and orders/cancelled
@@ -26,7 +31,7 @@ func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	shopID := r.URL.Query().Get("shop")
 	signature := r.Header.Get("X-Shopify-Hmac-Sha256")
-	if shopID == "" || signature == "" {
+	if shopID == "" || signature == "" || len(shopID) > maxShopID {
 		httpapi.Unauthorized("a Shopify webhook needs ?shop=SHOP_ID and an X-Shopify-Hmac-Sha256 header").Write(w)
 		return
 	}

@@ -40,8 +40,12 @@ type Deps struct {
 	Auth  *httpapi.Auth
 }
 
-// Limits of the listing and the history.
+// Limits of the listing and the history. A customer id longer than
+// ingestion accepts (in bytes, with room for multi-byte characters) cannot
+// exist: it is a 404 without a lookup.
 const (
+	maxCustomerID = 4 * 128
+
 	DefaultLimit = 100
 	MaxLimit     = 1000
 	DefaultDays  = 30
@@ -157,6 +161,10 @@ func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sh, _ := httpapi.ShopFrom(ctx)
 	id := r.PathValue("id")
+	if len(id) > maxCustomerID {
+		writeError(w, r, customer.ErrNotFound)
+		return
+	}
 	sum, err := h.store.Customer(ctx, sh, id)
 	if err != nil {
 		writeError(w, r, err)
@@ -187,6 +195,10 @@ func (h *handler) getCustomer(w http.ResponseWriter, r *http.Request) {
 func (h *handler) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sh, _ := httpapi.ShopFrom(ctx)
+	if len(r.PathValue("id")) > maxCustomerID {
+		writeError(w, r, customer.ErrNotFound)
+		return
+	}
 	if err := h.store.EraseCustomer(ctx, sh, r.PathValue("id")); err != nil {
 		writeError(w, r, err)
 		return
@@ -227,7 +239,11 @@ func (h *handler) listCustomers(w http.ResponseWriter, r *http.Request) {
 	}
 	var after *scores.Pos
 	if c := q.Get("cursor"); c != "" {
-		pos, err := decodeCursor(c, sh.Shards)
+		shards := sh.Shards
+		if shards <= 0 {
+			shards = shop.DefaultShards
+		}
+		pos, err := decodeCursor(c, shards)
 		if err != nil {
 			badParam("cursor", "is not a cursor this listing returned").Write(w)
 			return
@@ -365,7 +381,7 @@ func decodeCursor(c string, shards int) (scores.Pos, error) {
 	}
 	var p scores.Pos
 	if json.Unmarshal(v[0], &p.Shard) != nil || json.Unmarshal(v[1], &p.CustomerID) != nil ||
-		p.Shard < 0 || p.Shard >= max(shards, 1) || p.CustomerID == "" {
+		p.Shard < 0 || p.Shard >= shards {
 		return scores.Pos{}, errors.New("not a cursor")
 	}
 	return p, nil

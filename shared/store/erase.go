@@ -71,29 +71,24 @@ func (s *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID stri
 			return nil
 		}
 		// The records that outlive the data go first: a crash after them
-		// leaves a customer who is suppressed and whose erasure a retry completes.
-		marks := []suppressionRecord{{PK: suppressedPK(sh.ID), SK: erasedSK(salt, customerID), Type: "erased", Reason: SuppressErasure, At: formatTime(s.now())}}
+		// leaves a customer who is suppressed and whose erasure a retry
+		// completes. An earlier suppression reason (unsubscribe, bounce) stays.
 		if rec.Email != "" {
-			marks = append(marks, suppressionRecord{PK: suppressedPK(sh.ID), SK: emailSK(salt, rec.Email), Type: "suppressed", Reason: SuppressErasure, At: formatTime(s.now())})
-		}
-		var reqs []types.WriteRequest
-		for _, m := range marks {
-			item, err := attributevalue.MarshalMap(m)
-			if err != nil {
-				return fmt.Errorf("encode suppression: %w", err)
+			if err := s.suppress(ctx, sh.ID, salt, rec.Email, SuppressErasure); err != nil {
+				return fmt.Errorf("erase customer %s: %w", customerID, err)
 			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		}
+		mark, err := attributevalue.MarshalMap(suppressionRecord{PK: suppressedPK(sh.ID), SK: erasedSK(salt, customerID), Type: "erased", Reason: SuppressErasure, At: formatTime(s.now())})
+		if err != nil {
+			return fmt.Errorf("encode erasure: %w", err)
+		}
+		reqs := []types.WriteRequest{{PutRequest: &types.PutRequest{Item: mark}}}
 		for key := range rec.Orders {
 			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: itemKey(orderPK(sh.ID, key), skOrder)}})
 		}
 		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: itemKey(customerPK(sh, customerID), scoreSK(customerID))}})
-		for len(reqs) > 0 {
-			n := min(len(reqs), 25)
-			if err := s.batchWrite(ctx, reqs[:n], &u); err != nil {
-				return fmt.Errorf("erase customer %s: %w", customerID, err)
-			}
-			reqs = reqs[n:]
+		if err := s.batchWriteAll(ctx, reqs, &u); err != nil {
+			return fmt.Errorf("erase customer %s: %w", customerID, err)
 		}
 		// The summary last, and only if no order arrived meanwhile (its
 		// version moved): then start over with the new orders.
@@ -118,6 +113,40 @@ func (s *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID stri
 	return fmt.Errorf("erase customer %s: %w", customerID, ErrContention)
 }
 
+// eraseParallel bounds the BatchWriteItem calls one erasure runs at once:
+// a customer's 16,000 orders are 640 calls.
+const eraseParallel = 8
+
+// batchWriteAll writes reqs 25 at a time, eraseParallel calls at once.
+func (s *Store) batchWriteAll(ctx context.Context, reqs []types.WriteRequest, u *Usage) error {
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+		sem      = make(chan struct{}, eraseParallel)
+	)
+	for len(reqs) > 0 {
+		n := min(len(reqs), 25)
+		chunk := reqs[:n]
+		reqs = reqs[n:]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var cu Usage
+			err := s.batchWrite(ctx, chunk, &cu)
+			mu.Lock()
+			defer mu.Unlock()
+			u.Add(cu)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
 // Suppress records that an e-mail address of the shop must never be mailed
 // again, for reason (SuppressUnsubscribe, SuppressBounce, …). The first
 // reason recorded stays.
@@ -126,8 +155,12 @@ func (s *Store) Suppress(ctx context.Context, sh shop.Shop, email, reason string
 	if err != nil {
 		return err
 	}
+	return s.suppress(ctx, sh.ID, salt, email, reason)
+}
+
+func (s *Store) suppress(ctx context.Context, shopID string, salt []byte, email, reason string) error {
 	item, err := attributevalue.MarshalMap(suppressionRecord{
-		PK: suppressedPK(sh.ID), SK: emailSK(salt, email), Type: "suppressed", Reason: reason, At: formatTime(s.now()),
+		PK: suppressedPK(shopID), SK: emailSK(salt, email), Type: "suppressed", Reason: reason, At: formatTime(s.now()),
 	})
 	if err != nil {
 		return fmt.Errorf("encode suppression: %w", err)

@@ -131,10 +131,18 @@ func (s *Store) Score(ctx context.Context, sh shop.Shop, customerID string) (sco
 	return rec.score(), nil
 }
 
+// maxScorePages bounds the Query pages one Scores call reads: a filter
+// does not lower what DynamoDB reads, so a rare segment of a large shop
+// would otherwise read every score of the shop in one request.
+const maxScorePages = 8
+
 // Scores lists a shop's scored customers matching f, in shard order and
 // then customer id order, at most limit of them (at least 1), continuing
-// after the position after (nil: from the start). next is where the
-// following page starts, nil when there is nothing more.
+// after the position after (nil: from the start; an empty CustomerID: from
+// the start of its shard). next is where the following page starts, nil
+// when there is nothing more. A page holds fewer than limit customers when
+// the read budget (maxScorePages) ran out first; next then continues where
+// the reading stopped.
 func (s *Store) Scores(ctx context.Context, sh shop.Shop, f scores.Filter, after *scores.Pos, limit int) ([]scores.Score, *scores.Pos, error) {
 	var u Usage
 	limit = max(limit, 1)
@@ -145,13 +153,19 @@ func (s *Store) Scores(ctx context.Context, sh shop.Shop, f scores.Filter, after
 	if after != nil {
 		first = after.Shard
 	}
+	pages := 0
 	// One more than limit tells whether there is a next page.
 	for n := first; n < shardCount(sh) && len(out) <= limit; n++ {
-		q := query{pk: shardPK(sh.ID, n), prefix: prefixScore, filter: filter}
-		if after != nil && n == after.Shard {
+		if pages >= maxScorePages {
+			return out, &scores.Pos{Shard: n}, nil
+		}
+		q := query{pk: shardPK(sh.ID, n), prefix: prefixScore, filter: filter, limit: int32(limit + 1 - len(out))}
+		if after != nil && n == after.Shard && after.CustomerID != "" {
 			q.start = itemKey(shardPK(sh.ID, n), scoreSK(after.CustomerID))
 		}
-		err := s.queryPages(ctx, q, &u, func(items []map[string]types.AttributeValue, _ map[string]types.AttributeValue) (bool, error) {
+		stoppedAt := ""
+		err := s.queryPages(ctx, q, &u, func(items []map[string]types.AttributeValue, last map[string]types.AttributeValue) (bool, error) {
+			pages++
 			for _, it := range items {
 				rec, err := decode[scoreRecord](it)
 				if err != nil {
@@ -163,10 +177,17 @@ func (s *Store) Scores(ctx context.Context, sh shop.Shop, f scores.Filter, after
 					return false, nil
 				}
 			}
+			if len(last) > 0 && pages >= maxScorePages {
+				stoppedAt = strings.TrimPrefix(stringAttr(last, attrSK), prefixScore)
+				return false, nil
+			}
 			return true, nil
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("list scores of %s: %w", sh.ID, err)
+		}
+		if stoppedAt != "" && len(out) <= limit {
+			return out, &scores.Pos{Shard: n, CustomerID: stoppedAt}, nil
 		}
 	}
 	if len(out) <= limit {

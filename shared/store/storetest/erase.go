@@ -29,6 +29,16 @@ func RunErase(t *testing.T, open func(t *testing.T) EraseStore) {
 			mustPut(t, s, sh, Order(id, "gone", T0.Add(time.Duration(i)*48*time.Hour), 1000), "", customer.Created)
 		}
 		mustPut(t, s, sh, Order("K-1", "kept", T0, 500), "", customer.Created)
+		mustPut(t, s, sh, Order("U-1", "unsub", T0, 500), "", customer.Created)
+		if err := s.Suppress(ctx, sh, "unsub@example.com", "unsubscribe"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EraseCustomer(ctx, sh, "unsub"); err != nil {
+			t.Fatal(err)
+		}
+		if reason, _ := s.Suppressed(ctx, sh, "unsub@example.com"); reason != "unsubscribe" {
+			t.Errorf("erasure replaced the earlier suppression reason: %q", reason)
+		}
 		mustPut(t, s, other, Order("E-1", "gone", T0, 700), "", customer.Created) // same ids, another shop
 
 		if err := s.EraseCustomer(ctx, sh, "gone"); err != nil {

@@ -342,8 +342,8 @@ func testScoreListing(t *testing.T, s NightlyStore) {
 				var got []scores.Score
 				var after *scores.Pos
 				for page := 0; ; page++ {
-					if page > 100 {
-						t.Fatal("more than 100 pages")
+					if page > 1000 {
+						t.Fatal("more than 1000 pages")
 					}
 					cs, next, err := s.Scores(ctx, sh, f, after, limit)
 					if err != nil {
@@ -356,8 +356,10 @@ func testScoreListing(t *testing.T, s NightlyStore) {
 					if next == nil {
 						break
 					}
-					if len(cs) == 0 {
-						t.Fatal("an empty page with a next position")
+					// A page may come back short, even empty, when the store's
+					// read budget ran out first; the position must move on.
+					if after != nil && *next == *after {
+						t.Fatal("a next position that does not move")
 					}
 					after = next
 				}
