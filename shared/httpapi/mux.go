@@ -20,8 +20,12 @@ type Mux struct {
 	log *slog.Logger
 }
 
-// NewMux returns an empty mux whose request loggers derive from log.
+// NewMux returns an empty mux whose request loggers derive from log
+// (slog's default logger when nil).
 func NewMux(log *slog.Logger) *Mux {
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Mux{mux: http.NewServeMux(), log: log}
 }
 

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"reflect"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,10 +19,13 @@ import (
 
 	"github.com/winback/winback/internal/emulator"
 	"github.com/winback/winback/internal/sqslocal"
+	"github.com/winback/winback/shared/api"
 	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/clv"
+	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/nightly"
 	"github.com/winback/winback/shared/nightly/stages"
+	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/queue"
 	"github.com/winback/winback/shared/scores"
 	"github.com/winback/winback/shared/shop"
@@ -71,7 +74,8 @@ func (d dupQueue) Send(ctx context.Context, bodies []string) error {
 }
 
 // TestLocalStack runs a simulated shop's night on DynamoDB Local and the
-// SQS emulator: the schedule's sample event through the nightly function's
+// SQS emulator: its orders posted through the API's Lambda handler, the
+// schedule's sample event through the nightly function's
 // handler, the work through the score function's handler delivered by
 // sqslocal. It checks the fit against the generating process and shared/clv
 // fitted directly, the KPIs against the simulated customers, and reports
@@ -89,42 +93,32 @@ func TestLocalStack(t *testing.T) {
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	big := simulate(n, 2026, asOf, loc)
 	sh := shop.Shop{ID: sampleShop, Name: "Simulated", Currency: "EUR", Timezone: "Europe/Berlin", Shards: 8, CreatedAt: now}
-	if err := ls.st.CreateShop(ctx, sh, shop.NewCredentials()); err != nil {
+
+	// Ingest through the real API handler, as the Lambda receives it: the
+	// simulated orders as POST /v1/orders batches of 100.
+	cred := shop.NewCredentials()
+	if err := ls.st.CreateShop(ctx, sh, cred); err != nil {
 		t.Fatal(err)
 	}
-
-	// Ingest: the orders of each customer in one PutOrders, 8 at a time.
+	ingestAPI := lambda.NewHandler(httpapi.LambdaHandler(api.Routes(api.Deps{Shops: ls.st, Orders: ls.st, Log: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return now }})))
 	t0 := time.Now()
 	var orders atomic.Int64
-	var wg sync.WaitGroup
-	work := make(chan string)
-	errs := make(chan error, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				os := big.orders[id]
-				for len(os) > 0 {
-					k := min(len(os), 25)
-					if _, _, err := ls.st.PutOrders(ctx, sh, os[:k], ""); err != nil {
-						errs <- fmt.Errorf("customer %s: %w", id, err)
-						return
-					}
-					orders.Add(int64(k))
-					os = os[k:]
-				}
-			}
-		}()
-	}
+	var all []order.Order
 	for _, id := range big.ids {
-		work <- id
+		all = append(all, big.orders[id]...)
 	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	for len(all) > 0 {
+		k := min(len(all), order.MaxBatch)
+		created, err := postOrders(ctx, ingestAPI, cred.APIKey, all[:k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created != k {
+			t.Fatalf("%d of %d orders created", created, k)
+		}
+		orders.Add(int64(k))
+		all = all[k:]
 	}
 	t.Logf("ingested %d orders of %d customers in %v", orders.Load(), n, time.Since(t0).Round(time.Millisecond))
 
@@ -375,4 +369,48 @@ func reportCapacity(t *testing.T, what string, run scores.Run) {
 	}
 	b, _ := json.Marshal(run.Usage)
 	t.Logf("%s usage: %s", what, b)
+}
+
+// postOrders sends orders as one POST /v1/orders batch through the API's
+// Lambda entry point and returns how many were created.
+func postOrders(ctx context.Context, h lambda.Handler, apiKey string, os []order.Order) (int, error) {
+	type item struct {
+		OrderID  string            `json:"order_id"`
+		Customer map[string]string `json:"customer"`
+		Created  string            `json:"created_at"`
+		Currency string            `json:"currency"`
+		Total    string            `json:"total"`
+		Status   string            `json:"status"`
+	}
+	var batch struct {
+		Orders []item `json:"orders"`
+	}
+	for _, o := range os {
+		exp, _ := order.Exponent(o.Currency)
+		batch.Orders = append(batch.Orders, item{OrderID: o.ID, Customer: map[string]string{"id": o.Customer.ID},
+			Created: o.CreatedAt.Format(time.RFC3339), Currency: o.Currency, Total: order.FormatAmount(o.Total, exp), Status: string(o.Status)})
+	}
+	body, err := json.Marshal(batch)
+	if err != nil {
+		return 0, err
+	}
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/v1/orders",
+		Headers: map[string]string{"authorization": "Bearer " + apiKey, "content-type": "application/json"}, Body: string(body)}
+	ev.RequestContext.HTTP.Method = "POST"
+	payload, _ := json.Marshal(ev)
+	out, err := h.Invoke(ctx, payload)
+	if err != nil {
+		return 0, err
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return 0, err
+	}
+	var br struct {
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &br); err != nil || resp.StatusCode >= 300 {
+		return 0, fmt.Errorf("POST /v1/orders: %d %.300s", resp.StatusCode, resp.Body)
+	}
+	return br.Counts["created"], nil
 }
