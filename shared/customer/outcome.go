@@ -1,6 +1,11 @@
 package customer
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/winback/winback/shared/order"
+)
 
 // MaxGroup is the most orders of one customer stored at once: with the
 // summary and a webhook id they fit one DynamoDB transaction (100 items,
@@ -23,4 +28,22 @@ var (
 type Outcome struct {
 	Change Change
 	Err    error
+}
+
+// CheckGroup checks what every store's PutOrders takes at once: 1 to
+// MaxGroup orders of one customer, and a webhook delivery id only with a
+// single order.
+func CheckGroup(orders []order.Order, webhookID string) error {
+	if len(orders) == 0 || len(orders) > MaxGroup {
+		return fmt.Errorf("%d orders, want 1 to %d", len(orders), MaxGroup)
+	}
+	if webhookID != "" && len(orders) != 1 {
+		return fmt.Errorf("a webhook delivery of %d orders, want 1", len(orders))
+	}
+	for _, o := range orders[1:] {
+		if o.Customer.ID != orders[0].Customer.ID {
+			return fmt.Errorf("orders of customers %s and %s in one group", orders[0].Customer.ID, o.Customer.ID)
+		}
+	}
+	return nil
 }

@@ -50,7 +50,7 @@ const WebhookTTL = 7 * 24 * time.Hour
 // it, so a write whose response was lost is recognised as done.
 func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Order, webhookID string) ([]customer.Outcome, Usage, error) {
 	var u Usage
-	if err := checkGroup(orders, webhookID); err != nil {
+	if err := customer.CheckGroup(orders, webhookID); err != nil {
 		return nil, u, fmt.Errorf("put orders: %w", err)
 	}
 	custID := orders[0].Customer.ID
@@ -111,22 +111,6 @@ func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Orde
 		}
 	}
 	return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, ErrContention)
-}
-
-// checkGroup checks PutOrders' preconditions.
-func checkGroup(orders []order.Order, webhookID string) error {
-	if len(orders) == 0 || len(orders) > customer.MaxGroup {
-		return fmt.Errorf("%d orders, want 1 to %d", len(orders), customer.MaxGroup)
-	}
-	if webhookID != "" && len(orders) != 1 {
-		return fmt.Errorf("a webhook delivery of %d orders, want 1", len(orders))
-	}
-	for _, o := range orders[1:] {
-		if o.Customer.ID != orders[0].Customer.ID {
-			return fmt.Errorf("orders of customers %s and %s in one group", orders[0].Customer.ID, o.Customer.ID)
-		}
-	}
-	return nil
 }
 
 // pendingWrite is a transaction whose failure may hide its success.

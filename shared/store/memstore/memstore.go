@@ -65,7 +65,7 @@ func (m *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Orde
 	if err := ctx.Err(); err != nil {
 		return nil, u, err
 	}
-	if err := checkGroup(orders, webhookID); err != nil {
+	if err := customer.CheckGroup(orders, webhookID); err != nil {
 		return nil, u, fmt.Errorf("put orders: %w", err)
 	}
 	m.mu.Lock()
@@ -124,22 +124,6 @@ func (m *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Orde
 		m.webhooks[sh.ID][webhookID] = true
 	}
 	return plan.Outcomes, u, nil
-}
-
-// checkGroup checks PutOrders' preconditions, as the DynamoDB store does.
-func checkGroup(orders []order.Order, webhookID string) error {
-	if len(orders) == 0 || len(orders) > customer.MaxGroup {
-		return fmt.Errorf("%d orders, want 1 to %d", len(orders), customer.MaxGroup)
-	}
-	if webhookID != "" && len(orders) != 1 {
-		return fmt.Errorf("a webhook delivery of %d orders, want 1", len(orders))
-	}
-	for _, o := range orders[1:] {
-		if o.Customer.ID != orders[0].Customer.ID {
-			return fmt.Errorf("orders of customers %s and %s in one group", orders[0].Customer.ID, o.Customer.ID)
-		}
-	}
-	return nil
 }
 
 // Order returns one stored order (customer.ErrNotFound if there is none).
