@@ -86,14 +86,18 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 // escapePath makes rawPath a valid escaped path. HTTP APIs deliver it
 // percent-decoded (REST APIs and function URLs do not), so a literal "?",
 // "#", space or non-ASCII byte must not be read as URL syntax; escape
-// sequences already there are kept. (A "%2F" in a path parameter arrives as
-// "/" and cannot be told apart: ids holding "/" are not addressable by path
-// through an HTTP API.)
+// sequences already there are kept. A "%2F" in a path parameter arrives as
+// "/" and cannot be told apart from a separator; a trailing one is kept as
+// part of the last segment ("%2F"), so that /v1/customers/x%2F can never
+// reach customer "x" (API Gateway's exact routes never send a bare
+// trailing slash anyway).
 func escapePath(raw string) string {
 	var b strings.Builder
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		switch {
+		case c == '/' && i == len(raw)-1 && i > 0:
+			b.WriteString("%2F")
 		case c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]):
 			b.WriteByte(c)
 		case c == '/' || isPathChar(c):

@@ -35,9 +35,10 @@ func (m *Mux) Handle(pattern string, h http.Handler) { m.mux.Handle(pattern, h) 
 // HandleFunc registers f for pattern.
 func (m *Mux) HandleFunc(pattern string, f http.HandlerFunc) { m.mux.Handle(pattern, f) }
 
-// ServeHTTP routes r. A trailing slash is ignored, as API Gateway routes do.
+// ServeHTTP routes r. A trailing slash is ignored — one the client wrote,
+// not an escaped "%2F" ending a path parameter.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(r.URL.EscapedPath(), "/") {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = strings.TrimRight(p, "/")
 		r2.URL.RawPath = strings.TrimRight(r.URL.RawPath, "/")

@@ -218,8 +218,8 @@ type ListView struct {
 func (h *handler) listCustomers(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sh, _ := httpapi.ShopFrom(ctx)
-	q := r.URL.Query()
-	if p := unknownParams(q, "segment", "band", "limit", "cursor"); p != nil {
+	q, p := queryParams(r, "segment", "band", "limit", "cursor")
+	if p != nil {
 		p.Write(w)
 		return
 	}
@@ -268,8 +268,8 @@ func (h *handler) listCustomers(w http.ResponseWriter, r *http.Request) {
 func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sh, _ := httpapi.ShopFrom(ctx)
-	q := r.URL.Query()
-	if p := unknownParams(q, "days"); p != nil {
+	q, p := queryParams(r, "days")
+	if p != nil {
 		p.Write(w)
 		return
 	}
@@ -335,6 +335,24 @@ func badParam(name, detail string) *httpapi.Problem {
 	p := httpapi.NewProblem(http.StatusBadRequest, "query parameter "+name+" "+detail)
 	p.Errors = []httpapi.FieldError{{Pointer: "?" + name, Detail: detail}}
 	return p
+}
+
+// queryParams parses the query string strictly: a malformed one, an
+// unknown parameter, a repeated one or an empty value is a 400 naming it.
+func queryParams(r *http.Request, known ...string) (url.Values, *httpapi.Problem) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, httpapi.NewProblem(http.StatusBadRequest, "the query string is malformed: "+err.Error())
+	}
+	if p := unknownParams(q, known...); p != nil {
+		return nil, p
+	}
+	for _, name := range known {
+		if v, ok := q[name]; ok && v[0] == "" {
+			return nil, badParam(name, "is empty (leave it out for the default)")
+		}
+	}
+	return q, nil
 }
 
 func unknownParams(q url.Values, known ...string) *httpapi.Problem {

@@ -213,6 +213,10 @@ func TestBadQueryParametersAreNamed(t *testing.T) {
 		"/v1/report?days=367":                  "days",
 		"/v1/report?since=2026-01-01":          "since",
 		"/v1/customers?band=high&segment=dorm": "segment",
+		"/v1/customers?limit=%zz":              "query string",
+		"/v1/customers?limit=":                 "limit",
+		"/v1/customers?segment=":               "segment",
+		"/v1/report?days=%zz":                  "query string",
 	} {
 		rec, b := f.do(t, "GET", target, f.key)
 		if rec.Code != 400 || !strings.Contains(fmt.Sprint(b["detail"]), param) {

@@ -57,6 +57,7 @@ func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Orde
 	loc := sh.Location()
 	consistent := false
 	var pending *pendingWrite
+	salt := "" // set when a token clashed with another transaction's
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
 		cur, err := s.readGroup(ctx, sh, orders, webhookID, consistent, &u)
 		if err != nil {
@@ -87,13 +88,15 @@ func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Orde
 		if err := s.complete(ctx, sh.ID, &plan, &u); err != nil {
 			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
 		}
-		token := requestToken(sh.ID, cur, plan, webhookID)
+		token := requestToken(sh.ID, cur, plan, webhookID, salt)
 		err = s.writeGroup(ctx, sh, cur, plan, webhookID, token, &u)
 		switch {
 		case err == nil:
 			return plan.Outcomes, u, nil
 		case errors.Is(err, customer.ErrTooLarge):
 			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
+		case tokenClash(err):
+			salt = strconv.Itoa(attempt + 1)
 		case retryable(err):
 			pending = &pendingWrite{token: token, plan: plan}
 		case !definite(err):
@@ -308,9 +311,10 @@ func (s *Store) complete(ctx context.Context, shopID string, plan *customer.Plan
 // requestToken is the transaction's ClientRequestToken: a digest of what
 // it writes and of the summary versions it was planned from, at most 36
 // characters. A retry of the same transaction carries the same token.
-func requestToken(shopID string, cur group, p customer.Plan, webhookID string) string {
+func requestToken(shopID string, cur group, p customer.Plan, webhookID, salt string) string {
 	h := sha256.New()
 	field := func(s string) { h.Write([]byte(strconv.Itoa(len(s)) + ":" + s)) }
+	field(salt)
 	field(shopID)
 	field(webhookID)
 	for _, k := range p.Dirty {

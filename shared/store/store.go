@@ -141,8 +141,17 @@ func retryable(err error) bool {
 		return false
 	}
 	var conflict *types.TransactionConflictException
+	return errors.As(err, &conflict)
+}
+
+// tokenClash reports whether DynamoDB refused a transaction because its
+// ClientRequestToken was used, within the last ten minutes, by another
+// transaction: ours did not happen, and must be retried with another token.
+// (The same orders stored again after their customer was erased derive the
+// same token as the first time.)
+func tokenClash(err error) bool {
 	var mismatch *types.IdempotentParameterMismatchException
-	return errors.As(err, &conflict) || errors.As(err, &mismatch)
+	return errors.As(err, &mismatch)
 }
 
 // tooLarge reports whether DynamoDB refused a write for the size of an item

@@ -71,6 +71,12 @@ func RunErase(t *testing.T, open func(t *testing.T) EraseStore) {
 		if err := s.EraseCustomer(ctx, sh, "never-was"); !errors.Is(err, customer.ErrNotFound) {
 			t.Errorf("erasing an unknown customer: %v", err)
 		}
+		// The same order sent again after the erasure starts a new history
+		// (its transaction must not be mistaken for the first one's).
+		mustPut(t, s, sh, Order("E-1", "gone", T0, 1000), "", customer.Created)
+		if c, err := s.Customer(ctx, sh, "gone"); err != nil || c.PaidOrders != 1 {
+			t.Errorf("a new history after erasure: %+v %v", c, err)
+		}
 	})
 	t.Run("SuppressKeepsTheFirstReason", func(t *testing.T) {
 		s := open(t)
