@@ -31,6 +31,17 @@ const futureSlack = 24 * time.Hour
 // without control characters, invisible characters or surrounding white
 // space, or a non-negative JSON integer kept as its exact decimal text.
 // detail is "" when it is valid.
+// checkCustomerID reads a customer id: an id (checkID) without "/", so
+// that every customer can be addressed as one path segment (GET and DELETE
+// /v1/customers/{id}: API Gateway's HTTP APIs decode "%2F" before routing).
+func checkCustomerID(v *jvalue) (id, detail string) {
+	id, detail = checkID(v)
+	if detail == "" && strings.Contains(id, "/") {
+		return "", `must not contain "/" (a customer id is one segment of /v1/customers/{id})`
+	}
+	return id, detail
+}
+
 func checkID(v *jvalue) (id, detail string) {
 	switch v.kind {
 	case jsonString:

@@ -373,7 +373,7 @@ func decodeOrder(v *jvalue, r Rules, now time.Time, p *problems) Order {
 // customerFields are the members of an order's customer.
 var customerFields = []field[Customer]{
 	{name: "id", required: true, check: func(c *Customer, v *jvalue, _ *problems, _ []string) (s string) {
-		c.ID, s = checkID(v)
+		c.ID, s = checkCustomerID(v)
 		return s
 	}},
 	{name: "email", check: func(c *Customer, v *jvalue, _ *problems, _ []string) (s string) {

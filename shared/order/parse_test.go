@@ -251,6 +251,7 @@ func TestParseBatchInline(t *testing.T) {
 		{name: "null required", body: `{"order_id":null,` + valid + `}`, pointers: []string{"/order_id"}},
 		{name: "case-sensitive names", body: `{"Order_ID":"1",` + valid + `}`, pointers: []string{"/Order_ID", "/order_id"}},
 		{name: "pointer escaping", body: `{"order_id":"1","~":1,"/":2,` + valid + `}`, pointers: []string{"/~0", "/~1"}},
+		{name: "slash in a customer id", body: `{"order_id":"a/b","customer":{"id":"c/1"},"created_at":"2025-05-30T10:00:00Z","currency":"EUR","total":"1.00","status":"paid"}`, pointers: []string{"/customer/id"}},
 		{name: "email without domain dot", body: `{"order_id":"1","customer":{"id":"c","email":"a@localhost"},"created_at":"2025-05-30T10:00:00Z","currency":"EUR","total":"1.00","status":"paid"}`, pointers: []string{"/customer/email"}},
 		{name: "lower-case t and z", body: `{"order_id":"1","customer":{"id":"c"},"created_at":"2025-05-30t10:00:00z","currency":"EUR","total":"1.00","status":"paid"}`},
 		{name: "ten fraction digits", body: `{"order_id":"1","customer":{"id":"c"},"created_at":"2025-05-30T10:00:00.1234567890Z","currency":"EUR","total":"1.00","status":"paid"}`, pointers: []string{"/created_at"}},

@@ -100,7 +100,7 @@ func ParseShopify(body []byte, r Rules) (o Order, ignored string, err error) {
 	rawEmail := firstString(&cust.Email, &s.Email, &s.ContactEmail)
 	if cust.ID.present() {
 		var d string
-		if o.Customer.ID, d = checkID(&cust.ID); d != "" {
+		if o.Customer.ID, d = checkCustomerID(&cust.ID); d != "" {
 			p.addAt("/customer/id", d)
 		}
 	} else if rawEmail != "" {
