@@ -2,12 +2,15 @@
 // shop's night (Planner.Plan) and a worker (stages.Worker.Work, an SQS
 // handler) runs the stages the plan fans out through one queue:
 //
-//	map    per shop and shard: read the shard's summaries, store their
-//	       scoring.Stats
+//	map    per shop and shard: read the shard's summaries (the only read
+//	       of them in a night), store their scoring.Stats and each
+//	       customer's scoring.Input (scores.KindInputs)
 //	fit    per shop: merge the shards' statistics in shard order, fit the
 //	       model, store it
-//	score  per shop and shard: score each customer, write the scores that
-//	       changed, store the shard's KPI scoring.Partial
+//	score  per shop and shard: read the shard's inputs and stored scores,
+//	       score each customer, write the scores that changed, delete
+//	       those of customers no longer in the shard, store the shard's
+//	       KPI scoring.Partial
 //	finish per shop: merge the partials in shard order, store the day's KPIs
 //
 // A run item per shop and as-of day (scores.Run) records which shards are

@@ -89,10 +89,13 @@ var Stages = []Stage{StagePlan, StageMap, StageFit, StageScore, StageFinish}
 // Kind is a kind of intermediate result a run stores.
 type Kind string
 
-// The intermediate results: a shard's scoring.Stats, the shop's
+// The intermediate results: a shard's scoring.Stats, a shard's
+// per-customer scoring inputs (the map stage's hand-over to the score
+// stage, so that it need not read the summaries again), the shop's
 // scoring.Model, a shard's scoring.Partial.
 const (
 	KindStats   Kind = "STATS"
+	KindInputs  Kind = "INPUTS"
 	KindModel   Kind = "MODEL"
 	KindPartial Kind = "PARTIAL"
 )
@@ -118,9 +121,13 @@ type Run struct {
 	// Attempt counts the run's starts: 1, plus one per forced re-run.
 	Attempt int
 	Mapped  map[int]Ref
-	Model   *Ref // nil until fitted
-	Scored  map[int]Ref
-	Done    bool
+	// Inputs holds each mapped shard's per-customer inputs (KindInputs),
+	// set together with its Mapped entry; a shard mapped without them
+	// (by an older worker) has none.
+	Inputs map[int]Ref
+	Model  *Ref // nil until fitted
+	Scored map[int]Ref
+	Done   bool
 	// Failed says why the run ended without a report ("" normally), e.g.
 	// a shop with no customers.
 	Failed     string
@@ -148,13 +155,16 @@ func (r Run) Customers() int64 {
 }
 
 // Mark is one change to a run, made by a stage. Each sets its field only
-// if it is not set yet (map: Mapped[Shard]; fit: Model; score:
+// if it is not set yet (map: Mapped[Shard], and Inputs[Shard] from Inputs
+// in the same write; fit: Model; score:
 // Scored[Shard]; finish: Done and FinishedAt), and adds Usage to the
 // stage's cost. Failed, when set, ends the run without a report.
 type Mark struct {
-	Stage  Stage
-	Shard  int
-	Ref    Ref
+	Stage Stage
+	Shard int
+	Ref   Ref
+	// Inputs is the map stage's KindInputs result (a zero Digest: none).
+	Inputs Ref
 	Failed string
 	Usage  capacity.Usage
 	At     time.Time

@@ -273,7 +273,10 @@ func (r summaryRecord) summary() (customer.Summary, error) {
 
 // runRecord is one shop's nightly run for one as-of day (scores.Run).
 // Mapped and Scored are keyed by the shard as two digits; each entry and
-// Model are set once per attempt (if_not_exists), Usage is added to.
+// Model are set once per attempt (if_not_exists), Usage is added to. A
+// Mapped entry carries the shard's inputs (scores.Run.Inputs) inside it,
+// so both are set by the same write, and a run item written before inputs
+// existed needs no new top-level map.
 type runRecord struct {
 	PK         string                 `dynamodbav:"pk"`
 	SK         string                 `dynamodbav:"sk"`
@@ -292,11 +295,20 @@ type runRecord struct {
 	Usage      map[string]usageRecord `dynamodbav:"usage"`
 }
 
-// refRecord is a scores.Ref.
+// refRecord is a scores.Ref; Inputs is only on a Mapped entry.
 type refRecord struct {
-	Digest    string `dynamodbav:"digest"`
-	Chunks    int    `dynamodbav:"chunks"`
-	Customers int64  `dynamodbav:"customers"`
+	Digest    string     `dynamodbav:"digest"`
+	Chunks    int        `dynamodbav:"chunks"`
+	Customers int64      `dynamodbav:"customers"`
+	Inputs    *refRecord `dynamodbav:"inputs,omitempty"`
+}
+
+func toRefRecord(ref scores.Ref) refRecord {
+	return refRecord{Digest: ref.Digest, Chunks: ref.Chunks, Customers: ref.Customers}
+}
+
+func (r refRecord) ref() scores.Ref {
+	return scores.Ref{Digest: r.Digest, Chunks: r.Chunks, Customers: r.Customers}
 }
 
 // usageRecord is a stage's capacity.Usage.
@@ -330,9 +342,20 @@ func shardRefs(m map[string]refRecord) (map[int]scores.Ref, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shard %q: %w", k, err)
 		}
-		out[n] = scores.Ref(ref)
+		out[n] = ref.ref()
 	}
 	return out, nil
+}
+
+// inputRefs are the Inputs of the Mapped entries that have them.
+func inputRefs(mapped map[string]refRecord) (map[int]scores.Ref, error) {
+	with := make(map[string]refRecord, len(mapped))
+	for k, ref := range mapped {
+		if ref.Inputs != nil {
+			with[k] = *ref.Inputs
+		}
+	}
+	return shardRefs(with)
 }
 
 func (r runRecord) run() (scores.Run, error) {
@@ -341,12 +364,15 @@ func (r runRecord) run() (scores.Run, error) {
 		Done: r.Done, Failed: r.Failed, Usage: map[scores.Stage]capacity.Usage{},
 	}
 	if r.Model != nil {
-		m := scores.Ref(*r.Model)
+		m := r.Model.ref()
 		run.Model = &m
 	}
 	var err error
 	if run.Mapped, err = shardRefs(r.Mapped); err != nil {
 		return scores.Run{}, fmt.Errorf("run %s %s: mapped: %w", r.ShopID, r.AsOf, err)
+	}
+	if run.Inputs, err = inputRefs(r.Mapped); err != nil {
+		return scores.Run{}, fmt.Errorf("run %s %s: inputs: %w", r.ShopID, r.AsOf, err)
 	}
 	if run.Scored, err = shardRefs(r.Scored); err != nil {
 		return scores.Run{}, fmt.Errorf("run %s %s: scored: %w", r.ShopID, r.AsOf, err)

@@ -183,13 +183,18 @@ func markUpdate(m scores.Mark) (expression.UpdateBuilder, error) {
 	switch m.Stage {
 	case scores.StagePlan:
 	case scores.StageMap:
-		setOnce("mapped."+shardKey(m.Shard), refRecord(m.Ref))
+		ref := toRefRecord(m.Ref)
+		if m.Inputs.Digest != "" {
+			in := toRefRecord(m.Inputs)
+			ref.Inputs = &in
+		}
+		setOnce("mapped."+shardKey(m.Shard), ref)
 	case scores.StageFit:
 		if m.Failed == "" {
-			setOnce("model", refRecord(m.Ref))
+			setOnce("model", toRefRecord(m.Ref))
 		}
 	case scores.StageScore:
-		setOnce("scored."+shardKey(m.Shard), refRecord(m.Ref))
+		setOnce("scored."+shardKey(m.Shard), toRefRecord(m.Ref))
 	case scores.StageFinish:
 		up = up.Set(expression.Name("done"), expression.Value(true))
 		setOnce("finished_at", at)

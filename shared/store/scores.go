@@ -57,6 +57,24 @@ func (s *Store) ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary fu
 	return u, nil
 }
 
+// ShardScores reads the stored scores of shard n of shop sh, in customer
+// id order, eventually consistent, without reading the summaries beside
+// them (a Query on the score items' sort key prefix).
+func (s *Store) ShardScores(ctx context.Context, sh shop.Shop, n int, onScore func(scores.Score) error) (Usage, error) {
+	var u Usage
+	err := s.queryItems(ctx, query{pk: shardPK(sh.ID, n), prefix: prefixScore}, &u, func(it map[string]types.AttributeValue) error {
+		rec, err := decode[scoreRecord](it)
+		if err != nil {
+			return err
+		}
+		return onScore(rec.score())
+	})
+	if err != nil {
+		return u, fmt.Errorf("read scores of shard %d of %s: %w", n, sh.ID, err)
+	}
+	return u, nil
+}
+
 // PutScores writes scores and deletes the scores of customers in del, all
 // in shard n of shop sh (every customer must belong to it), 25 to a
 // BatchWriteItem, retrying unprocessed items a bounded number of times.

@@ -31,6 +31,7 @@ type Store interface {
 	PutResult(ctx context.Context, shopID, day string, kind scores.Kind, shard int, data []byte, customers int64) (scores.Ref, capacity.Usage, error)
 	Result(ctx context.Context, shopID, day string, kind scores.Kind, shard int, ref scores.Ref) ([]byte, capacity.Usage, error)
 	ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary func(customer.Summary) error, onScore func(scores.Score) error) (capacity.Usage, error)
+	ShardScores(ctx context.Context, sh shop.Shop, n int, onScore func(scores.Score) error) (capacity.Usage, error)
 	PutScores(ctx context.Context, sh shop.Shop, n int, put []scores.Score, del []string) (capacity.Usage, error)
 	PutDay(ctx context.Context, shopID string, d scores.Day) (capacity.Usage, error)
 }
@@ -187,21 +188,22 @@ func (s *stage) mapShard(ctx context.Context, run scores.Run) error {
 	}
 	loc := s.sh.Location()
 	var stats scoring.Stats
-	var customers, prospects int64
+	inputs := shardInputs{AsOf: s.m.AsOf}
 	u, err := s.j.Store.ScanShard(ctx, s.sh, s.m.Shard, func(sum customer.Summary) error {
 		in, ok := scoring.InputOf(sum, s.m.AsOf, loc)
 		if !ok {
-			prospects++
+			inputs.Prospects = append(inputs.Prospects, sum.CustomerID)
 			return nil
 		}
 		stats.Add(in)
-		customers++
+		inputs.add(in)
 		return nil
 	}, nil)
 	s.add(u)
 	if err != nil {
 		return err
 	}
+	customers, prospects := int64(len(inputs.IDs)), int64(len(inputs.Prospects))
 	data, err := json.Marshal(stats)
 	if err != nil {
 		return fmt.Errorf("encode stats: %w", err)
@@ -211,7 +213,20 @@ func (s *stage) mapShard(ctx context.Context, run scores.Run) error {
 	if err != nil {
 		return err
 	}
-	run, err = s.mark(ctx, scores.Mark{Ref: ref}, "customers", customers, "prospects", prospects, "stats_bytes", len(data))
+	// The score stage reads the inputs instead of the summaries. They are
+	// recorded with the statistics in one write, so the two always come
+	// from the same pass over the summaries.
+	inData, err := encodeInputs(inputs)
+	if err != nil {
+		return err
+	}
+	inRef, u, err := s.j.Store.PutResult(ctx, s.sh.ID, s.m.AsOf, scores.KindInputs, s.m.Shard, inData, customers)
+	s.add(u)
+	if err != nil {
+		return err
+	}
+	run, err = s.mark(ctx, scores.Mark{Ref: ref, Inputs: inRef}, "customers", customers, "prospects", prospects,
+		"stats_bytes", len(data), "inputs_bytes", len(inData))
 	if err != nil {
 		return err
 	}
@@ -302,20 +317,12 @@ func (s *stage) score(ctx context.Context, run scores.Run) error {
 	if err != nil {
 		return err
 	}
-	loc := s.sh.Location()
-	var ins []scoring.Input
-	var prospects []string
-	summaries := map[string]bool{}
+	ins, prospects, err := s.inputs(ctx, run)
+	if err != nil {
+		return err
+	}
 	stored := map[string]scoring.CustomerScore{}
-	u, err := s.j.Store.ScanShard(ctx, s.sh, s.m.Shard, func(sum customer.Summary) error {
-		summaries[sum.CustomerID] = true
-		if in, ok := scoring.InputOf(sum, s.m.AsOf, loc); ok {
-			ins = append(ins, in)
-		} else {
-			prospects = append(prospects, sum.CustomerID)
-		}
-		return nil
-	}, func(c scores.Score) error {
+	u, err := s.j.Store.ShardScores(ctx, s.sh, s.m.Shard, func(c scores.Score) error {
 		stored[c.CustomerID] = CustomerScore(c)
 		return nil
 	})
@@ -347,9 +354,17 @@ func (s *stage) score(ctx context.Context, run scores.Run) error {
 		partial.Add(scoring.Input{}, sc)
 		keep(sc)
 	}
-	var del []string // scores of customers whose summary is gone (erased, merged)
+	// Scores of customers no longer in the shard (summary erased, merged).
+	known := make(map[string]bool, len(ins)+len(prospects))
+	for _, in := range ins {
+		known[in.CustomerID] = true
+	}
+	for _, id := range prospects {
+		known[id] = true
+	}
+	var del []string
 	for id, old := range stored {
-		if !summaries[id] && old.AsOf <= s.m.AsOf {
+		if !known[id] && old.AsOf <= s.m.AsOf {
 			del = append(del, id)
 		}
 	}
@@ -373,6 +388,33 @@ func (s *stage) score(ctx context.Context, run scores.Run) error {
 		return err
 	}
 	return s.next(ctx, run)
+}
+
+// inputs are the shard's customers' scoring inputs and its prospects, in
+// customer id order: those the map stage stored, or, for a shard mapped
+// without them (by an older worker), read from the summaries again.
+func (s *stage) inputs(ctx context.Context, run scores.Run) ([]scoring.Input, []string, error) {
+	if ref, ok := run.Inputs[s.m.Shard]; ok {
+		data, u, err := s.j.Store.Result(ctx, s.sh.ID, s.m.AsOf, scores.KindInputs, s.m.Shard, ref)
+		s.add(u)
+		if err != nil {
+			return nil, nil, err
+		}
+		return decodeInputs(data, s.m.AsOf)
+	}
+	loc := s.sh.Location()
+	var ins []scoring.Input
+	var prospects []string
+	u, err := s.j.Store.ScanShard(ctx, s.sh, s.m.Shard, func(sum customer.Summary) error {
+		if in, ok := scoring.InputOf(sum, s.m.AsOf, loc); ok {
+			ins = append(ins, in)
+		} else {
+			prospects = append(prospects, sum.CustomerID)
+		}
+		return nil
+	}, nil)
+	s.add(u)
+	return ins, prospects, err
 }
 
 func (s *stage) finish(ctx context.Context, run scores.Run) error {

@@ -36,6 +36,7 @@ func runKey(shopID, day string) string { return shopID + "\x00" + day }
 
 func cloneRun(r scores.Run) scores.Run {
 	r.Mapped = maps.Clone(r.Mapped)
+	r.Inputs = maps.Clone(r.Inputs)
 	r.Scored = maps.Clone(r.Scored)
 	r.Usage = maps.Clone(r.Usage)
 	if r.Model != nil {
@@ -60,7 +61,7 @@ func (m *Store) BeginRun(ctx context.Context, sh shop.Shop, day string, force bo
 	}
 	run := scores.Run{
 		ShopID: sh.ID, AsOf: day, Shards: sh.Shards, Attempt: old.Attempt + 1,
-		Mapped: map[int]scores.Ref{}, Scored: map[int]scores.Ref{},
+		Mapped: map[int]scores.Ref{}, Inputs: map[int]scores.Ref{}, Scored: map[int]scores.Ref{},
 		StartedAt: time.Now().UTC(), Usage: map[scores.Stage]capacity.Usage{},
 	}
 	for _, st := range scores.Stages {
@@ -111,6 +112,9 @@ func (m *Store) MarkRun(ctx context.Context, shopID, day string, mk scores.Mark)
 	case scores.StageMap:
 		if _, set := run.Mapped[mk.Shard]; !set {
 			run.Mapped[mk.Shard] = mk.Ref
+			if mk.Inputs.Digest != "" {
+				run.Inputs[mk.Shard] = mk.Inputs
+			}
 		}
 	case scores.StageFit:
 		if run.Model == nil && mk.Failed == "" {
@@ -183,6 +187,14 @@ func (m *Store) ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary fu
 	if onScore == nil {
 		return u, nil
 	}
+	_, err := m.ShardScores(ctx, sh, n, onScore)
+	return u, err
+}
+
+// ShardScores reads shard n's stored scores in customer id order, as
+// store.Store.ShardScores. The callback runs without the lock held.
+func (m *Store) ShardScores(ctx context.Context, sh shop.Shop, n int, onScore func(scores.Score) error) (capacity.Usage, error) {
+	u := capacity.Usage{RoundTrips: 1}
 	m.mu.Lock()
 	var shard []scores.Score
 	for id, c := range m.scores[sh.ID] {

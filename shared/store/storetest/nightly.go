@@ -29,6 +29,7 @@ type NightlyStore interface {
 	PutResult(ctx context.Context, shopID, day string, kind scores.Kind, shard int, data []byte, customers int64) (scores.Ref, capacity.Usage, error)
 	Result(ctx context.Context, shopID, day string, kind scores.Kind, shard int, ref scores.Ref) ([]byte, capacity.Usage, error)
 	ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary func(customer.Summary) error, onScore func(scores.Score) error) (capacity.Usage, error)
+	ShardScores(ctx context.Context, sh shop.Shop, n int, onScore func(scores.Score) error) (capacity.Usage, error)
 	PutScores(ctx context.Context, sh shop.Shop, n int, put []scores.Score, del []string) (capacity.Usage, error)
 	Score(ctx context.Context, sh shop.Shop, customerID string) (scores.Score, error)
 	Scores(ctx context.Context, sh shop.Shop, f scores.Filter, after *scores.Pos, limit int) ([]scores.Score, *scores.Pos, error)
@@ -90,7 +91,7 @@ func testRunLifecycle(t *testing.T, s NightlyStore) {
 		t.Fatalf("BeginRun of a done run: %+v, created %v, %v", done, created, err)
 	}
 	forced, created, _, err := s.BeginRun(ctx, sh, day, true)
-	if err != nil || !created || forced.Attempt != 2 || forced.Done || len(forced.Mapped) != 0 || !forced.FinishedAt.IsZero() {
+	if err != nil || !created || forced.Attempt != 2 || forced.Done || len(forced.Mapped) != 0 || len(forced.Inputs) != 0 || !forced.FinishedAt.IsZero() {
 		t.Fatalf("forced BeginRun: %+v, created %v, %v; want a fresh attempt 2", forced, created, err)
 	}
 	got, err := s.Run(ctx, sh.ID, day)
@@ -120,17 +121,25 @@ func testRunMarks(t *testing.T, s NightlyStore) {
 	a := scores.Ref{Digest: "aaaa", Chunks: 1, Customers: 10}
 	b := scores.Ref{Digest: "bbbb", Chunks: 2, Customers: 11}
 	use := capacity.Usage{RoundTrips: 2, ReadUnits: 1.5, WriteUnits: 1, BilledReadUnits: 1.5, BilledWriteUnits: 1}
-	run := mark(scores.Mark{Stage: scores.StageMap, Shard: 0, Ref: a, Usage: use})
+	ia := scores.Ref{Digest: "1a1a", Chunks: 3, Customers: 10}
+	ib := scores.Ref{Digest: "1b1b", Chunks: 1, Customers: 10}
+	run := mark(scores.Mark{Stage: scores.StageMap, Shard: 0, Ref: a, Inputs: ia, Usage: use})
 	if run.AllMapped() || !reflect.DeepEqual(run.Mapped, map[int]scores.Ref{0: a}) {
 		t.Fatalf("after mapping shard 0: %+v", run.Mapped)
 	}
-	run = mark(scores.Mark{Stage: scores.StageMap, Shard: 0, Ref: b, Usage: use}) // a duplicate, later
-	if !reflect.DeepEqual(run.Mapped, map[int]scores.Ref{0: a}) {
-		t.Fatalf("a second map of shard 0 replaced the first: %+v", run.Mapped)
+	if !reflect.DeepEqual(run.Inputs, map[int]scores.Ref{0: ia}) {
+		t.Fatalf("inputs after mapping shard 0: %+v, want %+v", run.Inputs, ia)
 	}
-	run = mark(scores.Mark{Stage: scores.StageMap, Shard: 1, Ref: b})
+	run = mark(scores.Mark{Stage: scores.StageMap, Shard: 0, Ref: b, Inputs: ib, Usage: use}) // a duplicate, later
+	if !reflect.DeepEqual(run.Mapped, map[int]scores.Ref{0: a}) || !reflect.DeepEqual(run.Inputs, map[int]scores.Ref{0: ia}) {
+		t.Fatalf("a second map of shard 0 replaced the first: %+v, inputs %+v", run.Mapped, run.Inputs)
+	}
+	run = mark(scores.Mark{Stage: scores.StageMap, Shard: 1, Ref: b}) // without inputs
 	if !run.AllMapped() || run.Customers() != 21 {
 		t.Fatalf("after mapping both shards: %+v, customers %d", run.Mapped, run.Customers())
+	}
+	if !reflect.DeepEqual(run.Inputs, map[int]scores.Ref{0: ia}) {
+		t.Fatalf("inputs after mapping shard 1 without: %+v, want shard 0's only", run.Inputs)
 	}
 	if got := run.Usage[scores.StageMap]; got.RoundTrips != 4 || got.ReadUnits != 3 || got.BilledWriteUnits != 2 {
 		t.Fatalf("map usage %+v, want the two marks' usage added", got)
@@ -292,6 +301,14 @@ func testScoresInShard(t *testing.T, s NightlyStore) {
 	}
 	if want := []string{"CUST " + ids[0], "CUST " + ids[1], "CUST " + ids[2], "SCORE " + ids[0], "SCORE " + ids[1]}; !reflect.DeepEqual(seen, want) {
 		t.Fatalf("ScanShard with scores: %v, want %v", seen, want)
+	}
+	// ShardScores sees the scores only, as stored.
+	var got []scores.Score
+	if _, err := s.ShardScores(ctx, sh, shard, func(c scores.Score) error { got = append(got, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, put) {
+		t.Fatalf("ShardScores: %+v, want %+v", got, put)
 	}
 
 	// Replace one, delete the other.
