@@ -479,20 +479,6 @@ func (s *Store) Customer(ctx context.Context, sh shop.Shop, customerID string) (
 // page by page, in customer id order; the nightly job runs one such scan
 // per shard. Other items of the shard's partition (scores) are not read.
 func (s *Store) Customers(ctx context.Context, sh shop.Shop, n int, fn func(customer.Summary) error) error {
-	var u Usage
-	err := s.queryItems(ctx, query{pk: shardPK(sh.ID, n), prefix: prefixCustomer}, &u, func(it map[string]types.AttributeValue) error {
-		rec, err := decode[summaryRecord](it)
-		if err != nil {
-			return err
-		}
-		sum, err := rec.summary()
-		if err != nil {
-			return err
-		}
-		return fn(sum)
-	})
-	if err != nil {
-		return fmt.Errorf("customers of shard %d of %s: %w", n, sh.ID, err)
-	}
-	return nil
+	_, err := s.ScanShard(ctx, sh, n, fn, nil)
+	return err
 }
