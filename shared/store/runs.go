@@ -203,8 +203,8 @@ func markUpdate(m scores.Mark) (expression.UpdateBuilder, error) {
 	}
 	if m.Failed != "" {
 		setOnce("failed", m.Failed)
-		up = up.Set(expression.Name("done"), expression.Value(true))
-		if m.Stage != scores.StageFinish {
+		if m.Stage != scores.StageFinish { // finish has set both already; one path may not be set twice
+			up = up.Set(expression.Name("done"), expression.Value(true))
 			setOnce("finished_at", at)
 		}
 	}

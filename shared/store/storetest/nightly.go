@@ -168,6 +168,10 @@ func testRunMarks(t *testing.T, s NightlyStore) {
 	if err != nil || !reflect.DeepEqual(stored, run) {
 		t.Fatalf("Run() = %+v, %v; want what the last MarkRun returned, %+v", stored, err, run)
 	}
+	// A finish that fails is one valid update too (done and finished_at set once).
+	if run := mark(scores.Mark{Stage: scores.StageFinish, Failed: "report: broken", At: at.Add(2 * time.Hour)}); !run.Done || run.Failed != "report: broken" {
+		t.Fatalf("a failed finish: done %v, failed %q", run.Done, run.Failed)
+	}
 
 	// A fit that cannot succeed ends the run.
 	other := "2025-05-02"
