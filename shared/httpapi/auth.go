@@ -20,7 +20,7 @@ type Shops interface {
 }
 
 // Cache times of Auth: a revoked key or a changed secret takes effect
-// within KeyTTL; an unknown shop or key id is remembered for MissTTL so a
+// within KeyTTL; an unknown shop or key id, or a wrong secret, is remembered for MissTTL so a
 // flood of forged requests does not cost a database read each.
 const (
 	KeyTTL  = time.Minute
@@ -69,8 +69,10 @@ func (a *Auth) ShopForKey(ctx context.Context, key string) (shop.Shop, error) {
 	missUntil, missed := a.misses[keyID]
 	a.mu.Unlock()
 	switch {
-	case hit && now.Before(c.expires):
+	case hit && now.Before(c.expires) && c.found:
 		return c.shop, nil
+	case hit && now.Before(c.expires):
+		return shop.Shop{}, shop.ErrBadKey
 	case missed && now.Before(missUntil):
 		return shop.Shop{}, shop.ErrBadKey
 	}
@@ -86,6 +88,10 @@ func (a *Auth) ShopForKey(ctx context.Context, key string) (shop.Shop, error) {
 		return shop.Shop{}, fmt.Errorf("look up api key: %w", err)
 	}
 	if !shop.VerifySecret(secret, hash) {
+		a.mu.Lock()
+		prune(a.byKey, now, func(e entry) time.Time { return e.expires })
+		a.byKey[digest] = entry{expires: now.Add(MissTTL)}
+		a.mu.Unlock()
 		return shop.Shop{}, shop.ErrBadKey
 	}
 	sh, err := a.Shop(ctx, shopID)

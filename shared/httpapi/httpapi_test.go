@@ -346,8 +346,14 @@ func TestAuthCachesHitsAndMisses(t *testing.T) {
 	if f.reads != 4 {
 		t.Errorf("misses cost %d reads in all, want 4 (one per unknown id)", f.reads)
 	}
-	if _, err := a.ShopForKey(ctx, "wbk_"+keyID+"_"+strings.Repeat("w", 32)); !errors.Is(err, shop.ErrBadKey) {
-		t.Errorf("wrong secret: %v", err)
+	before := f.reads
+	for range 5 {
+		if _, err := a.ShopForKey(ctx, "wbk_"+keyID+"_"+strings.Repeat("w", 32)); !errors.Is(err, shop.ErrBadKey) {
+			t.Errorf("wrong secret: %v", err)
+		}
+	}
+	if f.reads-before != 1 {
+		t.Errorf("a wrong secret for a real key id cost %d reads in 5 tries, want 1", f.reads-before)
 	}
 	now = now.Add(KeyTTL + time.Second)
 	delete(f.keys, keyID) // revoked
