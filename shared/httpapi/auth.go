@@ -20,8 +20,9 @@ type Shops interface {
 }
 
 // Cache times of Auth: a revoked key or a changed secret takes effect
-// within KeyTTL; an unknown shop or key id, or a wrong secret, is remembered for MissTTL so a
-// flood of forged requests does not cost a database read each.
+// within KeyTTL; an unknown shop or key id, or a wrong secret, is
+// remembered for MissTTL so that a flood of forged requests does not cost
+// a database read each.
 const (
 	KeyTTL  = time.Minute
 	MissTTL = 10 * time.Second
