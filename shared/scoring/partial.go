@@ -98,24 +98,16 @@ func (p *Partial) Merge(o Partial) {
 	p.PAliveNano += o.PAliveNano
 	p.ActiveCount += o.ActiveCount
 	p.CLVSum += o.CLVSum
-	for k, v := range o.Segments {
-		p.Segments[k] += v
-	}
-	for k, v := range o.Bands {
-		p.Bands[k] += v
-	}
-	for k, v := range o.Tiers {
-		p.Tiers[k] += v
-	}
+	addCounts(p.Segments, o.Segments)
+	addCounts(p.Bands, o.Bands)
+	addCounts(p.Tiers, o.Tiers)
 	for k, v := range o.Revenue {
 		rb := p.Revenue[k]
 		rb.Customers += v.Customers
 		rb.Spend += v.Spend
 		p.Revenue[k] = rb
 	}
-	for k, v := range o.CLV {
-		p.CLV[k] += v
-	}
+	addCounts(p.CLV, o.CLV)
 	for i, v := range o.ChurnRisk {
 		p.ChurnRisk[i] += v
 	}

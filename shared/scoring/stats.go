@@ -186,21 +186,11 @@ func (s *Stats) Merge(o Stats) {
 	s.n.PaidOrders += o.n.PaidOrders
 	s.n.TotalSpend += o.n.TotalSpend
 	s.n.RepeatSpend += o.n.RepeatSpend
-	for k, v := range o.triples {
-		s.triples[k] += v
-	}
-	for k, v := range o.spend {
-		s.spend[k] += v
-	}
-	for k, v := range o.recency {
-		s.recency[k] += v
-	}
-	for k, v := range o.frequency {
-		s.frequency[k] += v
-	}
-	for k, v := range o.monetary {
-		s.monetary[k] += v
-	}
+	addCounts(s.triples, o.triples)
+	addCounts(s.spend, o.spend)
+	addCounts(s.recency, o.recency)
+	addCounts(s.frequency, o.frequency)
+	addCounts(s.monetary, o.monetary)
 }
 
 // Customers is the number of customers added.
@@ -293,4 +283,12 @@ func (s *Stats) UnmarshalJSON(b []byte) error {
 		s.monetary[p[0]] += p[1]
 	}
 	return nil
+}
+
+// addCounts adds src's counts into dst, key by key: the merge of every
+// mergeable histogram and count map.
+func addCounts[K comparable](dst, src map[K]int64) {
+	for k, v := range src {
+		dst[k] += v
+	}
 }
