@@ -110,14 +110,14 @@ type State string
 
 // The recipient states.
 const (
-	StateHeldOut  State = "held_out"
-	StateDryRun   State = "dry_run"
-	StateQueued   State = "queued"
-	StateSending  State = "sending"
-	StateSent     State = "sent"
-	StateInDoubt  State = "in_doubt"
-	StateFailed   State = "failed"
-	StateSkipped  State = "skipped"
+	StateHeldOut State = "held_out"
+	StateDryRun  State = "dry_run"
+	StateQueued  State = "queued"
+	StateSending State = "sending"
+	StateSent    State = "sent"
+	StateInDoubt State = "in_doubt"
+	StateFailed  State = "failed"
+	StateSkipped State = "skipped"
 )
 
 // ClaimLease is how long a claim is left alone: a recipient found still
