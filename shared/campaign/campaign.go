@@ -295,8 +295,18 @@ func (ch Change) Apply(r Recipient) (Recipient, error) {
 	return r, nil
 }
 
+// Template is a shop's e-mail template: Go templates over
+// mail.MessageData, rendered by mail.Render. Subject and Text are
+// text/template, HTML is html/template (so every value is escaped for
+// where it appears).
+type Template struct {
+	Subject string `json:"subject"`
+	HTML    string `json:"html"`
+	Text    string `json:"text"`
+}
+
 // Config is a shop's campaign configuration as stored: the settings and
-// the template (nil: DefaultTemplate).
+// the template (nil: the built-in mail.DefaultTemplate).
 type Config struct {
 	Settings Settings  `json:"settings"`
 	Template *Template `json:"template,omitempty"`
@@ -304,11 +314,3 @@ type Config struct {
 
 // DefaultConfig is the configuration of a shop that has set none.
 func DefaultConfig() Config { return Config{Settings: DefaultSettings()} }
-
-// EffectiveTemplate is the shop's template or the built-in one.
-func (c Config) EffectiveTemplate() Template {
-	if c.Template != nil {
-		return *c.Template
-	}
-	return DefaultTemplate
-}

@@ -2,8 +2,9 @@
 // campaign settings, who is selected and for what kind of e-mail (Select),
 // how large a discount is worth offering (Offer), the reproducible holdout
 // group (InHoldout), coupon codes (NewCoupon), signed unsubscribe tokens
-// (SignToken, VerifyToken), message rendering (Render), and how a campaign
-// is measured: attribution of orders (Attribute) and the uplift with its
+// (SignToken, VerifyToken), campaigns and their recipients' states (the
+// records the runner, sender and feedback share), and how a campaign is
+// measured: attribution of orders (Attribute) and the uplift with its
 // Newcombe interval (Uplift).
 //
 // It takes values and returns values: no store, no AWS SDK, no clock and

@@ -1,10 +1,12 @@
-package campaign
+package mail
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/winback/winback/shared/campaign"
 )
 
 const unsubURL = "https://api.winback.example/v1/unsubscribe?t=AbC-_x9"
@@ -12,7 +14,7 @@ const unsubURL = "https://api.winback.example/v1/unsubscribe?t=AbC-_x9"
 func sampleData() MessageData {
 	return MessageData{
 		ShopName:  "Bean & Leaf",
-		Kind:      KindWinback,
+		Kind:      campaign.KindWinback,
 		FirstName: "Ada",
 		LastItems: []Item{{Title: "Coffee beans 1 kg", Quantity: 2}, {Title: "Filter papers", Quantity: 1}},
 		Offer: MessageOffer{Percent: 15, Coupon: "WB-7KQ2-M9XD",
@@ -54,7 +56,7 @@ func TestRenderDefaultKinds(t *testing.T) {
 		subject string
 		absent  []string
 	}{
-		{"replenishment", func(d *MessageData) { d.Kind = KindReplenishment; d.Offer = MessageOffer{} },
+		{"replenishment", func(d *MessageData) { d.Kind = campaign.KindReplenishment; d.Offer = MessageOffer{} },
 			"Ada, time to stock up? at Bean & Leaf", []string{"% off", "WB-"}},
 		{"win-back without offer", func(d *MessageData) { d.Offer = MessageOffer{} },
 			"Ada, we miss you at Bean & Leaf", []string{"% off", "WB-"}},

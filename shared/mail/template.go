@@ -1,4 +1,4 @@
-package campaign
+package mail
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/winback/winback/shared/campaign"
 )
 
 // ErrTemplate means a template failed to parse or to render; a
@@ -36,14 +38,10 @@ func (e *TemplateError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrTemplate.
 func (e *TemplateError) Is(target error) bool { return target == ErrTemplate }
 
-// Template is a shop's e-mail template: Go templates over MessageData.
-// Subject and Text are text/template, HTML is html/template (so every
-// value is escaped for where it appears).
-type Template struct {
-	Subject string `json:"subject"`
-	HTML    string `json:"html"`
-	Text    string `json:"text"`
-}
+// Template is a shop's e-mail template (campaign.Template): Go templates
+// over MessageData. Subject and Text are text/template, HTML is
+// html/template (so every value is escaped for where it appears).
+type Template = campaign.Template
 
 // Item is a line item as a message shows it.
 type Item struct {
@@ -61,7 +59,7 @@ type MessageOffer struct {
 // MessageData is what a template may use.
 type MessageData struct {
 	ShopName       string
-	Kind           Kind
+	Kind           campaign.Kind
 	FirstName      string
 	LastItems      []Item
 	Offer          MessageOffer
@@ -155,7 +153,7 @@ func checkData(d MessageData) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return &TemplateError{Part: "data", Stage: "check", Err: fmt.Errorf("unsubscribe URL %q is not an absolute http(s) URL", d.UnsubscribeURL)}
 	}
-	if d.Offer.Percent > 0 && !ValidCoupon(d.Offer.Coupon) {
+	if d.Offer.Percent > 0 && !campaign.ValidCoupon(d.Offer.Coupon) {
 		return &TemplateError{Part: "data", Stage: "check", Err: fmt.Errorf("an offer of %d%% needs a coupon code, got %q", d.Offer.Percent, d.Offer.Coupon)}
 	}
 	return nil
