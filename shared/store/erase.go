@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/winback/winback/shared/campaign"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/shop"
 )
@@ -43,8 +43,9 @@ type suppressionRecord struct {
 // of the customer arrived while it ran.
 const maxEraseAttempts = 5
 
-// EraseCustomer removes a customer's personal data: their orders, summary
-// and scores. What stays is the shop's aggregate history (KPI days, which
+// EraseCustomer removes a customer's personal data: their orders, summary,
+// scores and campaign trail (their contact item, their recipient in each
+// of the shop's last 1,000 campaigns and its coupon). What stays is the shop's aggregate history (KPI days, which
 // hold no personal data) and two records holding only salted hashes: one of
 // the e-mail address, so the customer is never mailed again, and one of
 // the customer id, so that erasing again is a no-op. It is idempotent; a
@@ -53,6 +54,10 @@ func (s *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID stri
 	salt, err := s.salt(ctx, sh.ID)
 	if err != nil {
 		return err
+	}
+	campaigns, err := s.Campaigns(ctx, sh.ID, maxEraseCampaigns)
+	if err != nil {
+		return fmt.Errorf("erase customer %s: %w", customerID, err)
 	}
 	for attempt := 0; attempt < maxEraseAttempts; attempt++ {
 		var u Usage
@@ -87,6 +92,11 @@ func (s *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID stri
 			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: itemKey(orderPK(sh.ID, key), skOrder)}})
 		}
 		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: itemKey(customerPK(sh, customerID), scoreSK(customerID))}})
+		trail, err := s.campaignTrail(ctx, sh, customerID, campaigns, &u)
+		if err != nil {
+			return fmt.Errorf("erase customer %s: %w", customerID, err)
+		}
+		reqs = append(reqs, trail...)
 		if err := s.batchWriteAll(ctx, reqs, &u); err != nil {
 			return fmt.Errorf("erase customer %s: %w", customerID, err)
 		}
@@ -111,6 +121,44 @@ func (s *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID stri
 		return nil
 	}
 	return fmt.Errorf("erase customer %s: %w", customerID, ErrContention)
+}
+
+// maxEraseCampaigns is how many of the shop's latest campaigns an erasure
+// looks for the customer in.
+const maxEraseCampaigns = 1000
+
+// campaignTrail is the deletion of what campaigns keep of a customer: the
+// contact item, and in each campaign the recipient (found by its send id)
+// and its coupon.
+func (s *Store) campaignTrail(ctx context.Context, sh shop.Shop, customerID string, campaigns []campaign.Campaign, u *Usage) ([]types.WriteRequest, error) {
+	del := func(key map[string]types.AttributeValue) types.WriteRequest {
+		return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key}}
+	}
+	reqs := []types.WriteRequest{del(itemKey(contactPK(sh, customerID), contactSK(customerID)))}
+	for len(campaigns) > 0 {
+		n := min(len(campaigns), 100)
+		keys := make([]map[string]types.AttributeValue, n)
+		for i, c := range campaigns[:n] {
+			sendID := campaign.SendID(c.ID, customerID)
+			keys[i] = itemKey(recipientPK(sh.ID, c.ID, sendID), sendSK(sendID))
+		}
+		campaigns = campaigns[n:]
+		items, err := s.batchGet(ctx, keys, true, u)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			rec, err := decode[recipientRecord](it)
+			if err != nil {
+				return nil, err
+			}
+			reqs = append(reqs, del(itemKey(rec.PK, rec.SK)))
+			if rec.Coupon != "" {
+				reqs = append(reqs, del(itemKey(couponPK(sh.ID, rec.Coupon), skCoupon)))
+			}
+		}
+	}
+	return reqs, nil
 }
 
 // eraseParallel bounds the BatchWriteItem calls one erasure runs at once:
@@ -267,12 +315,4 @@ func SaltedHash(salt []byte, value string) string {
 	mac := hmac.New(sha256.New, salt)
 	mac.Write([]byte(value))
 	return hex.EncodeToString(mac.Sum(nil))
-}
-
-func emailSK(salt []byte, email string) string {
-	return "EMAIL#" + SaltedHash(salt, strings.ToLower(strings.TrimSpace(email)))
-}
-
-func erasedSK(salt []byte, customerID string) string {
-	return "ERASED#" + SaltedHash(salt, customerID)
 }

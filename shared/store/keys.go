@@ -2,7 +2,9 @@ package store
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/winback/winback/shared/campaign"
 	"github.com/winback/winback/shared/shop"
 )
 
@@ -20,6 +22,12 @@ import (
 //	run result    SHOP#<shop>#RUN#<as-of day>          <STATS|MODEL|PARTIAL>#<shard 00-99>#<digest>#<chunk 00-99>   (expires through ttl)
 //	KPI day       SHOP#<shop>#DAYS                     DAY#<as-of day>
 //	suppressed    SHOP#<shop>#SUPPRESSED               EMAIL#<salted hash of the address> | ERASED#<salted hash of the customer id>
+//	campaign cfg  SHOP#<shop>                          CAMPAIGN_CONFIG
+//	token key     CONFIG                               UNSUBSCRIBE_KEY
+//	campaign      SHOP#<shop>#CAMPAIGNS                CAMPAIGN#<campaign id>
+//	recipient     SHOP#<shop>#CAMPAIGN#<id>#<bucket 00-15>  SEND#<send id>
+//	coupon        SHOP#<shop>#COUPON#<code>            COUPON
+//	contact       SHOP#<shop>#CUSTOMERS#<shard 00-99>  CONTACT#<customer id>
 //
 // An order is stored under its key (customer.OrderKey: 12 base64url
 // characters of the SHA-256 of the order id), the name its customer's
@@ -62,9 +70,22 @@ const (
 	prefixCustomer = "CUST#"
 	prefixScore    = "SCORE#"
 	prefixDay      = "DAY#"
+	prefixEmail    = "EMAIL#"
+	prefixErased   = "ERASED#"
 )
 
-func scoreSK(customerID string) string  { return prefixScore + customerID }
+func scoreSK(customerID string) string { return prefixScore + customerID }
+
+// emailSK is the suppression item of an address: its salted hash, so the
+// table never holds a suppressed address in clear.
+func emailSK(salt []byte, email string) string {
+	return prefixEmail + SaltedHash(salt, strings.ToLower(strings.TrimSpace(email)))
+}
+
+// erasedSK is the item that marks an erased customer id, by its salted hash.
+func erasedSK(salt []byte, customerID string) string {
+	return prefixErased + SaltedHash(salt, customerID)
+}
 func runsPK(shopID string) string       { return "SHOP#" + shopID + "#RUNS" }
 func runSK(day string) string           { return "RUN#" + day }
 func runPK(shopID, day string) string   { return "SHOP#" + shopID + "#RUN#" + day }
@@ -73,6 +94,42 @@ func daySK(day string) string           { return prefixDay + day }
 func suppressedPK(shopID string) string { return "SHOP#" + shopID + "#SUPPRESSED" }
 
 // resultPrefix is the sort key prefix of one stored result's chunks.
+// Campaigns. A shop's campaigns share one partition, newest id last; a
+// campaign's recipients are spread over campaign.Buckets partitions by the
+// first hex digit of their send id (campaign.Bucket), so that the sender's
+// claims and the feedback's updates of one large campaign do not heat one
+// partition. A coupon item per code makes codes unique within a shop (and
+// tells attribution whose a redeemed code is). A customer's last contact
+// by any campaign sits in its shard partition beside its summary
+// (CONTACT# sorts before CUST#), where the frequency cap is checked in the
+// same transaction that records the recipient.
+const (
+	skCampaignConfig = "CAMPAIGN_CONFIG"
+	pkConfig         = "CONFIG"
+	skTokenKey       = "UNSUBSCRIBE_KEY"
+	skCoupon         = "COUPON"
+	prefixCampaign   = "CAMPAIGN#"
+	prefixSend       = "SEND#"
+	prefixContact    = "CONTACT#"
+)
+
+func campaignsPK(shopID string) string             { return "SHOP#" + shopID + "#CAMPAIGNS" }
+func campaignSK(id string) string                  { return prefixCampaign + id }
+func sendSK(sendID string) string                  { return prefixSend + sendID }
+func couponPK(shopID, code string) string          { return "SHOP#" + shopID + "#COUPON#" + code }
+func contactSK(customerID string) string           { return prefixContact + customerID }
+func contactPK(sh shop.Shop, custID string) string { return customerPK(sh, custID) }
+
+// recipientsPK is the partition holding bucket b of a campaign's recipients.
+func recipientsPK(shopID, campaignID string, b int) string {
+	return fmt.Sprintf("SHOP#%s#CAMPAIGN#%s#%02d", shopID, campaignID, b)
+}
+
+// recipientPK is the partition holding the recipient with this send id.
+func recipientPK(shopID, campaignID, sendID string) string {
+	return recipientsPK(shopID, campaignID, campaign.Bucket(sendID))
+}
+
 func resultPrefix(kind string, shard int, digest string) string {
 	return fmt.Sprintf("%s#%02d#%s#", kind, shard, digest)
 }

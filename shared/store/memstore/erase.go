@@ -9,8 +9,9 @@ import (
 	"github.com/winback/winback/shared/shop"
 )
 
-// EraseCustomer removes a customer's orders, summary and scores and keeps
-// their e-mail address suppressed, as store.Store.EraseCustomer does.
+// EraseCustomer removes a customer's orders, summary, scores and campaign
+// trail (contact, recipients, their coupons) and keeps their e-mail
+// address suppressed, as store.Store.EraseCustomer does.
 func (m *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -32,6 +33,7 @@ func (m *Store) EraseCustomer(ctx context.Context, sh shop.Shop, customerID stri
 		delete(m.orders[sh.ID], key)
 	}
 	delete(m.scores[sh.ID], customerID)
+	m.eraseCampaignTrailLocked(sh.ID, customerID)
 	delete(m.summaries[sh.ID], customerID)
 	return nil
 }

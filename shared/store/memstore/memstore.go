@@ -1,5 +1,5 @@
-// Package memstore is an in-memory store of shops, API keys, orders and
-// customer summaries with the same methods and behaviour as the DynamoDB
+// Package memstore is an in-memory store of shops, API keys, orders,
+// customer summaries, scores and campaigns with the same methods and behaviour as the DynamoDB
 // store (package store), for unit tests of the code that consumes them. The
 // same contract tests (package storetest) run against both. It imports no
 // AWS SDK.
@@ -20,16 +20,17 @@ import (
 // Store keeps everything in maps behind one mutex. The zero value is not
 // ready: use New.
 type Store struct {
-	mu         sync.Mutex
-	shops      map[string]shop.Shop
-	keys       map[string]apiKey
-	orders     map[string]map[string]order.Order      // shop id → order key → order
-	summaries  map[string]map[string]customer.Summary // shop id → customer id → summary
-	webhooks   map[string]map[string]bool             // shop id → webhook id
-	maxOrders  int                                    // 0: no limit
-	erased     map[string]bool                        // shop id + customer id
-	suppressed map[string]string                      // shop id + e-mail address → reason
-	nightly                                           // runs, results, scores, KPI days (nightly.go)
+	mu           sync.Mutex
+	shops        map[string]shop.Shop
+	keys         map[string]apiKey
+	orders       map[string]map[string]order.Order      // shop id → order key → order
+	summaries    map[string]map[string]customer.Summary // shop id → customer id → summary
+	webhooks     map[string]map[string]bool             // shop id → webhook id
+	maxOrders    int                                    // 0: no limit
+	erased       map[string]bool                        // shop id + customer id
+	suppressed   map[string]string                      // shop id + e-mail address → reason
+	nightly                                             // runs, results, scores, KPI days (nightly.go)
+	campaignData                                        // campaigns, recipients, coupons, contacts (campaign.go)
 }
 
 type apiKey struct{ shopID, hash string }
@@ -37,14 +38,15 @@ type apiKey struct{ shopID, hash string }
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		shops:      map[string]shop.Shop{},
-		keys:       map[string]apiKey{},
-		orders:     map[string]map[string]order.Order{},
-		summaries:  map[string]map[string]customer.Summary{},
-		webhooks:   map[string]map[string]bool{},
-		erased:     map[string]bool{},
-		suppressed: map[string]string{},
-		nightly:    newNightly(),
+		shops:        map[string]shop.Shop{},
+		keys:         map[string]apiKey{},
+		orders:       map[string]map[string]order.Order{},
+		summaries:    map[string]map[string]customer.Summary{},
+		webhooks:     map[string]map[string]bool{},
+		erased:       map[string]bool{},
+		suppressed:   map[string]string{},
+		nightly:      newNightly(),
+		campaignData: newCampaigns(),
 	}
 }
 

@@ -3,16 +3,20 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/winback/winback/shared/campaign"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/shop"
 )
 
-// EraseStore is the erasure and suppression part of the contract.
+// EraseStore is the erasure and suppression part of the contract; an
+// erasure reaches into campaigns too.
 type EraseStore interface {
-	Store
+	CampaignStore
 	EraseCustomer(ctx context.Context, sh shop.Shop, customerID string) error
 	Suppress(ctx context.Context, sh shop.Shop, email, reason string) error
 	Suppressed(ctx context.Context, sh shop.Shop, email string) (string, error)
@@ -41,8 +45,46 @@ func RunErase(t *testing.T, open func(t *testing.T) EraseStore) {
 		}
 		mustPut(t, s, other, Order("E-1", "gone", T0, 700), "", customer.Created) // same ids, another shop
 
+		// The campaign trail: two campaigns recorded "gone" (with coupons),
+		// one "kept"; another shop's campaign recorded its own "gone".
+		var trail []campaign.Recipient
+		for i, day := range []string{"2025-05-10", "2025-06-20"} {
+			c := begin(t, s, NewCampaign(sh, day, false))
+			at := T0.Add(time.Duration(i) * 2 * Cap)
+			trail = append(trail, NewRecipient(sh, c.ID, "gone", fmt.Sprintf("WB-GONE-%04d", i), at))
+			addRecipient(t, s, sh, trail[i])
+		}
+		keptR := NewRecipient(sh, trail[1].CampaignID, "kept", "WB-KEPT-0001", T0)
+		addRecipient(t, s, sh, keptR)
+		oc := begin(t, s, NewCampaign(other, "2025-05-10", false))
+		otherR := NewRecipient(other, oc.ID, "gone", "WB-GONE-0000", T0)
+		addRecipient(t, s, other, otherR)
+
 		if err := s.EraseCustomer(ctx, sh, "gone"); err != nil {
 			t.Fatal(err)
+		}
+		for _, r := range trail {
+			if _, err := s.Recipient(ctx, sh.ID, r.CampaignID, r.SendID); !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("recipient in campaign %s after erasure: %v", r.CampaignID, err)
+			}
+			if _, _, err := s.CouponOwner(ctx, sh.ID, r.Coupon); !errors.Is(err, campaign.ErrNotFound) {
+				t.Errorf("coupon %s after erasure: %v", r.Coupon, err)
+			}
+		}
+		if got := contacts(t, s, sh); len(got) != 1 || !got["kept"].Equal(T0) {
+			t.Errorf("contacts after erasure: %v, want only kept's", got)
+		}
+		if got, err := s.Recipient(ctx, sh.ID, keptR.CampaignID, keptR.SendID); err != nil || !reflect.DeepEqual(got, keptR) {
+			t.Errorf("another customer's recipient: %+v, %v", got, err)
+		}
+		if _, cust, err := s.CouponOwner(ctx, sh.ID, keptR.Coupon); err != nil || cust != "kept" {
+			t.Errorf("another customer's coupon: %q, %v", cust, err)
+		}
+		if _, err := s.Recipient(ctx, other.ID, otherR.CampaignID, otherR.SendID); err != nil {
+			t.Errorf("another shop's recipient: %v", err)
+		}
+		if _, ok := contacts(t, s, other)["gone"]; !ok {
+			t.Error("another shop's contact was erased")
 		}
 		if _, err := s.Customer(ctx, sh, "gone"); !errors.Is(err, customer.ErrNotFound) {
 			t.Errorf("summary after erasure: %v", err)
