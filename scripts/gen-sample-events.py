@@ -46,8 +46,10 @@ o1 = {"order_id": "1001", "customer": {"id": "cust-42", "email": "ada@example.co
       "created_at": "2026-10-02T10:15:00Z", "currency": "USD", "total": "59.90", "status": "paid",
       "line_items": [{"sku": "MUG-BLUE", "title": "Enamel mug, blue", "quantity": 2, "price": "24.95"},
                      {"sku": "SHIP", "title": "Shipping", "quantity": 1, "price": "10.00"}]}
-write('apigw/orders-create-single.json', event(R, '/v1/orders', json.dumps(o1), auth))
-o1r = dict(o1, status="refunded", updated_at="2026-10-09T08:00:00Z")
+# The order redeemed a campaign coupon (a code alone: the amount is optional).
+o1d = dict(o1, discount_codes=["wb-7kq2-m9xd"])
+write('apigw/orders-create-single.json', event(R, '/v1/orders', json.dumps(o1d), auth))
+o1r = dict(o1d, status="refunded", updated_at="2026-10-09T08:00:00Z")
 write('apigw/orders-refund.json', event(R, '/v1/orders', json.dumps(o1r), auth, reqid='Kx1Ab2Cd3EfGhIk='))
 o1c = dict(o1, customer=dict(o1["customer"], id="cust-99"))
 write('apigw/orders-conflict.json', event(R, '/v1/orders', json.dumps(o1c), auth, reqid='Kx1Ab2Cd3EfGhIl='))
@@ -76,12 +78,13 @@ def shopify_body(fin='paid', updated='2026-10-03T12:00:00-04:00', refunds=None, 
     return {"id": 820982911946154508, "admin_graphql_api_id": "gid://shopify/Order/820982911946154508", "name": "#9999",
             "email": "jon@example.com", "contact_email": "jon@example.com", "created_at": "2026-10-03T11:59:02-04:00", "updated_at": updated,
             "cancelled_at": cancelled, "currency": "USD", "presentment_currency": "USD", "financial_status": fin, "buyer_accepts_marketing": True,
-            "total_price": "199.00", "subtotal_price": "189.00", "total_tax": "0.00", "test": False,
+            "total_price": "199.00", "subtotal_price": "189.00", "total_discounts": "21.00", "total_tax": "0.00", "test": False,
+            "discount_codes": [{"code": "WB-7KQ2-M9XD", "amount": "21.00", "type": "percentage"}],
             "customer": {"id": 115310627314723954, "email": "jon@example.com", "first_name": "Jon", "last_name": "Snow", "accepts_marketing": False,
                          "email_marketing_consent": {"state": "subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": "2026-10-03T11:59:02-04:00"}},
             "billing_address": {"first_name": "Jon", "last_name": "Snow", "city": "Ottawa", "country": "Canada"},
             "line_items": [{"id": 866550311766439020, "product_id": 632910392, "variant_id": 808950810, "sku": "IPOD2008BLACK",
-                            "title": "IPod Nano - 8GB", "name": "IPod Nano - 8GB - black", "quantity": 1, "price": "189.00"}],
+                            "title": "IPod Nano - 8GB", "name": "IPod Nano - 8GB - black", "quantity": 1, "price": "210.00"}],
             "refunds": refunds or []}
 
 

@@ -4,7 +4,8 @@
 // items bought).
 //
 // A summary is a pure function of the customer's stored orders. It keeps one
-// small entry per order (time, net value, status), named by the order's
+// small entry per order (time, net value, status, and a paid order's
+// discount codes with what they took off), named by the order's
 // fixed-length OrderKey, and derives every figure from those entries, so
 // folding in a new, re-sent, late or updated order is exact: Apply(s, o)
 // equals Recompute over the same set of orders, whatever the order of
@@ -26,6 +27,12 @@ type Entry struct {
 	At     int64        // order creation time, Unix seconds
 	Net    int64        // net value in minor units (0 unless paid)
 	Status order.Status // only paid entries count as purchases
+	// Codes are the order's discount codes and Discount the sum of what
+	// they took off, in minor units: what campaign attribution needs. Like
+	// Net they are kept for paid orders only (nil and 0 otherwise, and
+	// when the order has no codes), so the summary stays small.
+	Codes    []string
+	Discount int64
 }
 
 // Counted reports whether the entry counts as a purchase.
@@ -95,7 +102,11 @@ func (s Summary) MeanRepeatValue() float64 {
 
 // EntryOf is the summary entry an order contributes.
 func EntryOf(o order.Order) Entry {
-	return Entry{At: o.CreatedAt.Unix(), Net: o.Net(), Status: o.Status}
+	e := Entry{At: o.CreatedAt.Unix(), Net: o.Net(), Status: o.Status}
+	if o.Counted() {
+		e.Codes, e.Discount = o.Codes(), o.Discount()
+	}
+	return e
 }
 
 func refOf(o order.Order) Ref { return Ref{At: o.CreatedAt.Unix(), Key: OrderKey(o.ID)} }

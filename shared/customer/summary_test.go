@@ -250,3 +250,57 @@ func FuzzApplyEqualsRecompute(f *testing.F) {
 		m.check(t, loc)
 	})
 }
+
+func TestEntryOfKeepsCodesOfPaidOrders(t *testing.T) {
+	codes := []order.DiscountCode{{Code: "WB-7KQ2-M9XD", Amount: 500}, {Code: "FREESHIP"}, {Code: "VIP", Amount: 250}}
+	with := func(o order.Order, refunded int64) order.Order {
+		o.DiscountCodes = codes
+		o.Refunded = max(o.Refunded, refunded)
+		return o
+	}
+	tests := []struct {
+		name string
+		o    order.Order
+		want Entry // nil Codes: DeepEqual tells nil from empty
+	}{
+		{"paid with codes", with(mk("a", t0, 4500, order.StatusPaid), 0),
+			Entry{At: t0.Unix(), Net: 4500, Status: order.StatusPaid, Codes: []string{"WB-7KQ2-M9XD", "FREESHIP", "VIP"}, Discount: 750}},
+		{"partly refunded keeps its codes", with(mk("a", t0, 4500, order.StatusPaid), 1000),
+			Entry{At: t0.Unix(), Net: 3500, Status: order.StatusPaid, Codes: []string{"WB-7KQ2-M9XD", "FREESHIP", "VIP"}, Discount: 750}},
+		{"paid without codes", mk("a", t0, 4500, order.StatusPaid),
+			Entry{At: t0.Unix(), Net: 4500, Status: order.StatusPaid}},
+		{"refunded", with(mk("a", t0, 4500, order.StatusRefunded), 0),
+			Entry{At: t0.Unix(), Status: order.StatusRefunded}},
+		{"cancelled", with(mk("a", t0, 4500, order.StatusCancelled), 0),
+			Entry{At: t0.Unix(), Status: order.StatusCancelled}},
+		{"pending", with(mk("a", t0, 4500, order.StatusPending), 0),
+			Entry{At: t0.Unix(), Status: order.StatusPending}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := EntryOf(tc.o)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("EntryOf = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyFollowsChangedCodes(t *testing.T) {
+	o := mk("a", t0, 4500, order.StatusPaid)
+	o.DiscountCodes = []order.DiscountCode{{Code: "SUMMER", Amount: 500}}
+	s := Apply(Summary{}, o, time.UTC)
+	edited := o
+	edited.UpdatedAt = t0.Add(time.Hour)
+	edited.DiscountCodes = []order.DiscountCode{{Code: "WB-7KQ2-M9XD", Amount: 900}}
+	s = Apply(s, edited, time.UTC)
+	if e := s.Orders[OrderKey("a")]; !reflect.DeepEqual(e.Codes, []string{"WB-7KQ2-M9XD"}) || e.Discount != 900 {
+		t.Fatalf("entry after the edit: %+v", e)
+	}
+	cancelled := edited
+	cancelled.UpdatedAt = t0.Add(2 * time.Hour)
+	cancelled.Status = order.StatusCancelled
+	if e := Apply(s, cancelled, time.UTC).Orders[OrderKey("a")]; e.Codes != nil || e.Discount != 0 {
+		t.Fatalf("entry after the cancellation: %+v", e)
+	}
+}

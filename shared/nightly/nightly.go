@@ -12,6 +12,9 @@
 //	       those of customers no longer in the shard, store the shard's
 //	       KPI scoring.Partial
 //	finish per shop: merge the partials in shard order, store the day's KPIs
+//	campaign per shop, after finish, when the worker runs campaigns: run
+//	       the shop's win-back campaign of the day (shared/campaign/runner)
+//	       and measure its recent campaigns
 //
 // A run item per shop and as-of day (scores.Run) records which shards are
 // mapped and scored with which stored result, and the model; each of those
@@ -49,7 +52,13 @@ const (
 	KindFit    Kind = "fit"
 	KindScore  Kind = "score"
 	KindFinish Kind = "finish"
+	// KindCampaign follows a finished run when the worker runs campaigns.
+	KindCampaign Kind = "campaign"
 )
+
+// StageCampaign is the campaign message's stage (it is not a stage of the
+// run item: a run is done at finish).
+const StageCampaign scores.Stage = "campaign"
 
 // Message is one unit of work on the queue, as JSON:
 //
@@ -80,6 +89,8 @@ func (m Message) Stage() scores.Stage {
 		return scores.StageScore
 	case KindFinish:
 		return scores.StageFinish
+	case KindCampaign:
+		return StageCampaign
 	}
 	return ""
 }

@@ -18,6 +18,8 @@ const (
 	MaxSKULength       = 128       // line-item SKUs, in characters
 	MaxLineItems       = 250       // line items per order
 	MaxQuantity        = 1_000_000 // units per line item
+	MaxDiscountCodes   = 20        // discount codes per order
+	MaxCodeLength      = 64        // discount codes, in characters
 )
 
 // earliest is the first instant an order may carry (online shops are younger).
@@ -71,6 +73,51 @@ func checkID(v *jvalue) (id, detail string) {
 		return v.text, ""
 	}
 	return "", "must be a string or a non-negative integer, not " + v.kind.String()
+}
+
+// checkCode reads a discount code: a string, trimmed and upper-cased, of
+// 1..MaxCodeLength characters that are all printable (letters, marks,
+// digits, punctuation, symbols and the ASCII space): no control
+// characters, no invisible ones, no other spaces. detail is "" when it is
+// valid.
+func checkCode(v *jvalue) (code, detail string) {
+	if v.kind != jsonString {
+		return "", "must be a string, not " + v.kind.String()
+	}
+	return normalizeCode(v.text, v.badUTF8)
+}
+
+// normalizeCode trims and upper-cases a discount code and checks it as
+// checkCode does; badUTF8 marks text that was not valid UTF-8.
+func normalizeCode(raw string, badUTF8 bool) (code, detail string) {
+	s := strings.ToUpper(strings.TrimSpace(raw))
+	switch {
+	case badUTF8:
+		return "", "must be valid UTF-8"
+	case s == "":
+		return "", "must not be empty"
+	case hasControl(s):
+		return "", "must not contain control characters"
+	case hasInvisible(s):
+		return "", invisibleDetail
+	case strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return "", "must contain only printable characters (letters, digits, punctuation, symbols and plain spaces)"
+	case utf8.RuneCountInString(s) > MaxCodeLength:
+		return "", "must be at most " + strconv.Itoa(MaxCodeLength) + " characters"
+	}
+	return s, ""
+}
+
+// addCode appends d to codes, or adds its amount (capped at MaxAmount) to
+// the code already there: a code is listed once.
+func addCode(codes []DiscountCode, d DiscountCode) []DiscountCode {
+	for i := range codes {
+		if codes[i].Code == d.Code {
+			codes[i].Amount = min(codes[i].Amount+d.Amount, MaxAmount)
+			return codes
+		}
+	}
+	return append(codes, d)
 }
 
 // checkText reads an optional free-text value: trimmed, without control

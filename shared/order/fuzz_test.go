@@ -24,6 +24,7 @@ func FuzzParseBatch(f *testing.F) {
 		`{"order_id":1,"customer":{"id":2},"created_at":"2025-05-30T10:00:00Z","currency":"JPY","total":5,"status":"paid"}`,
 		`{"orders":[{"order_id":"a","customer":{"id":"b","email":"A@B.CO"},"created_at":"2025-05-30T10:00:00+05:30","currency":"KWD","total":"1.234","refunded_total":"1.234","status":"paid","line_items":[{"title":"t","quantity":1,"price":0}]}]}`,
 		`{"orders":[1,null,{}]}`,
+		`{"order_id":"1","customer":{"id":"c"},"created_at":"2025-05-30T10:00:00Z","currency":"EUR","total":"9.00","status":"paid","discount_codes":[" wb-7kq2-m9xd ",{"code":"WB-7KQ2-M9XD","amount":"1.00"},{"code":"x"},{"amount":1},7,"\u200b"]}`,
 		`{"order_id":"\ud800","customer":{"id":"\u0000"},"total":"-0","status":"refunded","currency":"CLF","created_at":"1995-01-01T00:00:00z"}`,
 	} {
 		f.Add([]byte(s))
@@ -79,6 +80,7 @@ func FuzzParseShopify(f *testing.F) {
 		`{"id":1,"customer":null,"email":"x@y.z","presentment_currency":"EUR","total_price_set":{"presentment_money":{"amount":"9.00","currency_code":"EUR"}},"created_at":"2025-05-30T10:00:00Z","currency":"USD","total_price":"10.00","financial_status":"partially_refunded","refunds":[{"transactions":[{"kind":"refund","status":"success","amount":"4.50","currency":"EUR"}]}]}`,
 		`{"test":true}`,
 		`{"customer":{}}`,
+		`{"id":1,"email":"a@b.co","created_at":"2025-05-30T10:00:00Z","currency":"EUR","total_price":"9.00","financial_status":"paid","discount_codes":[{"code":" summer ","amount":"1.00","type":"fixed_amount"},{"code":"SUMMER","amount":2},{"code":""},{"code":"x","amount":"-1"},"y",{"code":7}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -253,13 +255,27 @@ func checkOrder(t *testing.T, o Order, r Rules) {
 			t.Fatalf("line item %+v", li)
 		}
 	}
-	for _, n := range []int64{o.Total, o.Refunded} {
+	if len(o.DiscountCodes) > MaxDiscountCodes || (o.DiscountCodes != nil && len(o.DiscountCodes) == 0) {
+		t.Fatalf("%d discount codes", len(o.DiscountCodes))
+	}
+	amounts := []int64{o.Total, o.Refunded}
+	for i, dc := range o.DiscountCodes {
+		if code, d := normalizeCode(dc.Code, false); d != "" || code != dc.Code || dc.Amount < 0 || dc.Amount > MaxAmount {
+			t.Fatalf("discount code %+v: %s", dc, d)
+		}
+		if slices.ContainsFunc(o.DiscountCodes[:i], func(e DiscountCode) bool { return e.Code == dc.Code }) {
+			t.Fatalf("discount code %q listed twice", dc.Code)
+		}
+		amounts = append(amounts, dc.Amount)
+	}
+	for _, n := range amounts {
 		if back, err := ParseAmount(FormatAmount(n, exp), exp); err != nil || back != n {
 			t.Fatalf("amount %d does not round-trip: %d, %v", n, back, err)
 		}
 	}
 	c := o
 	c.LineItems = slices.Clone(o.LineItems)
+	c.DiscountCodes = slices.Clone(o.DiscountCodes)
 	if c.Hash() != o.Hash() {
 		t.Fatal("Hash is not deterministic")
 	}
@@ -307,6 +323,15 @@ func nativeJSON(t *testing.T, o Order) []byte {
 			items = append(items, item{li.Title, li.SKU, li.Quantity, FormatAmount(li.Price, exp)})
 		}
 		m["line_items"] = items
+	}
+	// Codes without an amount as strings, the others as objects.
+	for _, dc := range o.DiscountCodes {
+		var code any = dc.Code
+		if dc.Amount != 0 {
+			code = map[string]string{"code": dc.Code, "amount": FormatAmount(dc.Amount, exp)}
+		}
+		codes, _ := m["discount_codes"].([]any)
+		m["discount_codes"] = append(codes, code)
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,7 @@ func TestHashResend(t *testing.T) {
 		"same instant in UTC":    strings.Replace(original, `"2025-05-30T14:03:11+02:00"`, `"2025-05-30T12:03:11Z"`, 1),
 		"amounts as numbers":     strings.NewReplacer(`"59.90"`, `59.9`, `"10.00"`, `10`, `"19.95"`, `19.95`).Replace(original),
 		"e-mail case and spaces": strings.Replace(original, `"ana@example.com"`, `" Ana@Example.COM "`, 1),
+		"no discount codes":      strings.Replace(original, `"status": "paid",`, `"status": "paid", "discount_codes": [],`, 1),
 	}
 	for name, body := range same {
 		t.Run("same/"+name, func(t *testing.T) {
@@ -68,6 +70,7 @@ func TestHashResend(t *testing.T) {
 		"currency":         strings.Replace(original, `"EUR"`, `"USD"`, 1),
 		"order id":         strings.Replace(original, `"1001"`, `"1002"`, 1),
 		"refund to absent": strings.Replace(original, `"refunded_total": "10.00",`, ``, 1),
+		"discount code":    strings.Replace(original, `"status": "paid",`, `"status": "paid", "discount_codes": ["SAVE"],`, 1),
 	}
 	for name, body := range different {
 		t.Run("different/"+name, func(t *testing.T) {
@@ -103,5 +106,40 @@ func TestHashShopifyRedelivery(t *testing.T) {
 	}
 	if created.Hash() == parse(t, "orders_updated_partial_refund.json", nil).Hash() {
 		t.Error("a refund did not change the hash")
+	}
+}
+
+// TestHashDiscountCodes checks that the codes' content is in the hash and
+// their spelling is not: a re-send with other codes, another amount or
+// another order of codes is an update.
+func TestHashDiscountCodes(t *testing.T) {
+	const order = `{"order_id":"1","customer":{"id":"c"},"created_at":"2025-05-30T10:00:00Z","currency":"EUR","total":"9.00","status":"paid","discount_codes":%s}`
+	hash := func(t *testing.T, codes string) string {
+		t.Helper()
+		b, err := ParseBatch([]byte(fmt.Sprintf(order, codes)), Rules{Now: apiNow})
+		if err != nil || b.Items[0].Err != nil {
+			t.Fatalf("parse %s: %v %v", codes, err, b.Items[0].Err)
+		}
+		return b.Items[0].Order.Hash()
+	}
+	want := hash(t, `["SAVE",{"code":"VIP","amount":"1.00"}]`)
+	for _, codes := range []string{
+		`[" save ",{"code":"vip","amount":1}]`,
+		`[{"code":"SAVE"},{"code":"VIP","amount":"1.00"}]`,
+		`[{"code":"SAVE","amount":0},"VIP",{"code":"VIP","amount":"1.00"}]`,
+	} {
+		if got := hash(t, codes); got != want {
+			t.Errorf("%s: hash changed", codes)
+		}
+	}
+	for _, codes := range []string{
+		`["SAVE"]`,
+		`["SAVE",{"code":"VIP","amount":"1.01"}]`,
+		`[{"code":"VIP","amount":"1.00"},"SAVE"]`,
+		`["SAVE",{"code":"VIP2","amount":"1.00"}]`,
+	} {
+		if got := hash(t, codes); got == want {
+			t.Errorf("%s: hash did not change", codes)
+		}
 	}
 }

@@ -68,6 +68,7 @@ func TestParseBatchHostileBodiesBounded(t *testing.T) {
 		{"repeated member", repeat(`{`+valid+",", `"total":"1.00"`, `}`), "/total"},
 		{"unknown members", repeat(`{`+valid+",", `"x":0`, `}`), "/x"},
 		{"long line items", repeat(`{`+valid+`,"line_items":[`, `0`, `]}`), "/line_items"},
+		{"long discount codes", repeat(`{`+valid+`,"discount_codes":[`, `{"code":"A","amount":"1.00"}`, `]}`), "/discount_codes"},
 		{"unknown array", repeat(`{`+valid+`,"junk":[`, `{"a":[0]}`, `]}`), "/junk"},
 		{"many line item objects", repeat(`{"orders":[{`+valid+`,"line_items":[`, `{"title":""}`, `]}]}`), "/orders/0/line_items"},
 	}

@@ -42,6 +42,16 @@ type Order struct {
 	Status    Status     `json:"status"`
 	LineItems []LineItem `json:"line_items"`
 	Source    Source     `json:"source"`
+	// DiscountCodes are the codes redeemed on the order, upper case, each
+	// once, in the order first given; nil when none.
+	DiscountCodes []DiscountCode `json:"discount_codes,omitempty"`
+}
+
+// DiscountCode is one discount code redeemed on an order and the amount
+// it took off, in minor units (0 when the sender did not say).
+type DiscountCode struct {
+	Code   string `json:"code"`
+	Amount int64  `json:"amount,omitempty"`
 }
 
 // Customer is who placed an order, as the order describes them.
@@ -72,9 +82,32 @@ func (o Order) Net() int64 {
 	return o.Total - o.Refunded
 }
 
+// Discount is the sum of the amounts of the order's discount codes.
+func (o Order) Discount() int64 {
+	var sum int64
+	for _, d := range o.DiscountCodes {
+		sum += d.Amount
+	}
+	return sum
+}
+
+// Codes lists the order's discount codes (nil when none).
+func (o Order) Codes() []string {
+	if len(o.DiscountCodes) == 0 {
+		return nil
+	}
+	codes := make([]string, len(o.DiscountCodes))
+	for i, d := range o.DiscountCodes {
+		codes[i] = d.Code
+	}
+	return codes
+}
+
 // Hash identifies the order's content: equal hashes mean an identical
 // re-send. UpdatedAt and Source are left out, so a re-delivery that only
-// bumps the sender's timestamp is still recognised as the same order.
+// bumps the sender's timestamp is still recognised as the same order;
+// discount codes are in (an order without any hashes as it did before
+// they existed), so a re-send with other codes is an update.
 func (o Order) Hash() string {
 	c := o
 	c.UpdatedAt = time.Time{}

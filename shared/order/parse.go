@@ -90,6 +90,12 @@ type Item struct {
 //	  sku           optional  at most 128 characters, no invisible format characters
 //	  quantity      required  integer 1..1000000
 //	  price         required  unit price, like total
+//	discount_codes  optional  array of at most 20 codes redeemed on the order, each either a
+//	                          string (the code) or an object:
+//	  code          required  1..64 characters after trimming, all printable (no control or
+//	                          invisible characters, no spaces but the ASCII one); upper-cased
+//	  amount        optional  what the code took off, like total (default 0)
+//	                          A code given twice is listed once, with the amounts added up.
 //
 // Member names are case-sensitive; unknown and duplicate members are field
 // errors, as are values of the wrong JSON type. An optional member that is
@@ -350,6 +356,33 @@ var orderFields = []field[draft]{
 		}
 		return ""
 	}},
+	{name: "discount_codes", keep: &shape{elem: shapeOf(discountFields), max: MaxDiscountCodes}, check: func(d *draft, v *jvalue, p *problems, at []string) string {
+		switch {
+		case v.kind != jsonArray:
+			return "must be an array of discount codes, not " + v.kind.String()
+		case v.count > MaxDiscountCodes:
+			return "must have at most " + strconv.Itoa(MaxDiscountCodes) + " discount codes, not " + strconv.Itoa(v.count)
+		}
+		for i := range v.elems {
+			e, at := &v.elems[i], append(under(at, "discount_codes"), strconv.Itoa(i))
+			dc := discountDraft{currency: d.currency, exp: d.exp}
+			switch e.kind {
+			case jsonString:
+				var s string
+				if dc.Code, s = checkCode(e); s != "" {
+					p.add(s, at...)
+				}
+			case jsonObject:
+				decodeObject(discountFields, e, &dc, p, at...)
+			default:
+				p.add("must be a discount code string or object, not "+e.kind.String(), at...)
+			}
+			if dc.Code != "" {
+				d.DiscountCodes = addCode(d.DiscountCodes, dc.DiscountCode)
+			}
+		}
+		return ""
+	}},
 }
 
 // decodeOrder validates one native order object, recording every problem in
@@ -426,6 +459,26 @@ var lineItemFields = []field[lineItemDraft]{
 	}},
 	{name: "price", required: true, check: func(li *lineItemDraft, v *jvalue, _ *problems, _ []string) (s string) {
 		li.Price, s = checkAmount(v, li.currency, li.exp)
+		return s
+	}},
+}
+
+// discountDraft is a discount code being checked, with its order's
+// currency.
+type discountDraft struct {
+	DiscountCode
+	currency string
+	exp      int
+}
+
+// discountFields are the members of a discount code object.
+var discountFields = []field[discountDraft]{
+	{name: "code", required: true, check: func(dc *discountDraft, v *jvalue, _ *problems, _ []string) (s string) {
+		dc.Code, s = checkCode(v)
+		return s
+	}},
+	{name: "amount", check: func(dc *discountDraft, v *jvalue, _ *problems, _ []string) (s string) {
+		dc.Amount, s = checkAmount(v, dc.currency, dc.exp)
 		return s
 	}},
 }

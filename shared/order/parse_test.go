@@ -43,6 +43,14 @@ func TestParseBatchSamples(t *testing.T) {
 		{file: "single.json", single: true, items: []wantItem{ok(single)}},
 		{file: "single.json", currency: "EUR", single: true, items: []wantItem{ok(single)}},
 		{file: "single.json", currency: "USD", single: true, items: []wantItem{bad("/currency")}},
+		{file: "discount_codes.json", single: true, items: []wantItem{ok(Order{
+			ID:        "1002",
+			Customer:  Customer{ID: "cus_8f2a", Email: "ana.lima@example.com", FirstName: "Ana", AcceptsMarketing: true},
+			CreatedAt: utc(2025, 5, 31, 9, 0, 0, 0),
+			Currency:  "EUR", Total: 4500, Status: StatusPaid, Source: SourceAPI,
+			LineItems:     []LineItem{{SKU: "TEE-BLK-M", Title: "Black tee, M", Quantity: 2, Price: 2500}},
+			DiscountCodes: []DiscountCode{{Code: "WB-7KQ2-M9XD", Amount: 500}, {Code: "FREESHIP"}},
+		})}},
 		{file: "batch.json", items: []wantItem{
 			ok(Order{
 				ID:        "820982911946154508",

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -66,6 +67,13 @@ func GuestCustomerID(email string) string {
 //	LineItems          "line_items[]": title (else name; cut to 255 characters), sku (cut
 //	                   to 128), quantity (1..1000000), price (else price_set.shop_money.amount);
 //	                   only the first 250 lines are kept
+//	DiscountCodes      "discount_codes[]": code trimmed and upper-cased, amount (what it took
+//	                   off, in the shop currency like total_price; optional); a code that
+//	                   breaks the API's rules for codes (empty, over 64 characters,
+//	                   unprintable) is skipped, a code given twice is listed once with the
+//	                   amounts added up, and only the first 20 codes are kept. "type"
+//	                   (percentage, fixed_amount, shipping) is ignored: amount is already
+//	                   what the discount took.
 //
 // Amounts follow the API's rules (exact decimals, no more decimals than the
 // currency has, 0..10^12 minor units), and ids the API's rules too. Every
@@ -182,6 +190,7 @@ func ParseShopify(body []byte, r Rules) (o Order, ignored string, err error) {
 	}
 
 	o.LineItems = shopifyLineItems(s.LineItems, curName, exp, &p)
+	o.DiscountCodes = shopifyDiscountCodes(s.DiscountCodes, curName, exp, &p)
 	return o, "", p.err()
 }
 
@@ -209,7 +218,14 @@ type shopifyOrder struct {
 	Refunds             jarray[struct {
 		Transactions jarray[jobject[shopifyTransaction]] `json:"transactions"`
 	}] `json:"refunds"`
-	LineItems shopifyLines `json:"line_items"`
+	LineItems     shopifyLines                         `json:"line_items"`
+	DiscountCodes jarray[jobject[shopifyDiscountCode]] `json:"discount_codes"`
+}
+
+// shopifyDiscountCode is one element of an order's discount_codes.
+type shopifyDiscountCode struct {
+	Code   jvalue `json:"code"`
+	Amount jvalue `json:"amount"`
 }
 
 type shopifyCustomer struct {
@@ -440,6 +456,36 @@ func shopifyLineItems(lines shopifyLines, currency string, exp int, p *problems)
 		items = append(items, li)
 	}
 	return items
+}
+
+// shopifyDiscountCodes maps Shopify's discount codes: the first
+// MaxDiscountCodes valid ones, each once. Codes that are not valid codes
+// for us are skipped (the order still counts); an amount that is not a
+// valid amount of the shop currency is a problem, like any money field.
+func shopifyDiscountCodes(codes jarray[jobject[shopifyDiscountCode]], currency string, exp int, p *problems) []DiscountCode {
+	var out []DiscountCode
+	for i := range codes {
+		e := &codes[i].v
+		if codes[i].kind != jsonObject || e.Code.kind != jsonString {
+			continue
+		}
+		code, d := normalizeCode(e.Code.text, e.Code.badUTF8)
+		if d != "" {
+			continue
+		}
+		dc := DiscountCode{Code: code}
+		if e.Amount.present() {
+			if dc.Amount, d = checkAmount(&e.Amount, currency, exp); d != "" {
+				p.addAt("/discount_codes/"+strconv.Itoa(i)+"/amount", d)
+				continue
+			}
+		}
+		if len(out) == MaxDiscountCodes && !slices.ContainsFunc(out, func(c DiscountCode) bool { return c.Code == code }) {
+			continue
+		}
+		out = addCode(out, dc)
+	}
+	return out
 }
 
 // stringOf returns v's text when it is a string, else "".

@@ -19,9 +19,11 @@ var ipodLines = []LineItem{
 
 func TestParseShopifySamples(t *testing.T) {
 	created := utc(2025, 5, 28, 17, 22, 41, 0)
+	tenOff := []DiscountCode{{Code: "TENOFF", Amount: 500}}
 	paid := Order{
 		ID: "820982911946154508", Customer: jon, CreatedAt: created, UpdatedAt: created,
 		Currency: "USD", Total: 40300, Status: StatusPaid, LineItems: ipodLines, Source: SourceShopify,
+		DiscountCodes: tenOff,
 	}
 	with := func(f func(*Order)) *Order {
 		o := paid
@@ -58,7 +60,7 @@ func TestParseShopifySamples(t *testing.T) {
 			ID:        "820982911946154999",
 			Customer:  Customer{ID: "email:a41d11d80a251abc", Email: "guest.buyer@example.org", FirstName: "María", AcceptsMarketing: true},
 			CreatedAt: created, UpdatedAt: created, Currency: "USD", Total: 1999, Status: StatusPaid, Source: SourceShopify,
-			LineItems: []LineItem{{Title: "Gift card", Quantity: 1, Price: 1999}},
+			LineItems: []LineItem{{Title: "Gift card", Quantity: 1, Price: 1999}}, DiscountCodes: tenOff,
 		}},
 		{file: "orders_updated_multicurrency_refund.json", want: with(func(o *Order) {
 			o.UpdatedAt = utc(2025, 6, 1, 13, 30, 5, 0)

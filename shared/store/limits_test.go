@@ -49,33 +49,38 @@ func summaryOf(n int, id func(int) string) customer.Summary {
 	return customer.Recompute(orders, time.UTC)
 }
 
-// fitCache remembers ordersThatFit by kind of id.
+// couponSummaryOf is summaryOf where every order redeemed its own
+// campaign coupon, with the amount it took off: the largest entries a
+// customer of win-back campaigns realistically has.
+func couponSummaryOf(n int) customer.Summary {
+	orders := make([]order.Order, n)
+	for i := range orders {
+		orders[i] = limitOrder(fmt.Sprintf("%08d", i), i)
+		orders[i].DiscountCodes = []order.DiscountCode{{Code: fmt.Sprintf("WB-%04d-%04d", i/10000, i%10000), Amount: 894 + int64(i)}}
+	}
+	return customer.Recompute(orders, time.UTC)
+}
+
+// fitCache remembers ordersThatFit by name.
 var fitCache sync.Map
 
-// ordersThatFit is the largest number of orders whose summary the store
-// still writes, for ids of kind k.
-func ordersThatFit(t testing.TB, sh shop.Shop, k int) int {
+// ordersThatFit is the largest n whose summary(n) the store still writes;
+// name identifies summary in the cache.
+func ordersThatFit(t testing.TB, sh shop.Shop, name string, summary func(n int) customer.Summary) int {
 	t.Helper()
-	if n, ok := fitCache.Load(k); ok {
+	if n, ok := fitCache.Load(name); ok {
 		return n.(int)
 	}
-	id := idKinds[k].id
-	fits := func(n int) bool {
-		item, err := store.SummaryItem(sh, summaryOf(n, id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return store.ItemSize(item) <= store.MaxItemSize
-	}
-	// The size grows about linearly with the orders: extrapolate, bracket
-	// and bisect.
 	size := func(n int) int {
-		item, err := store.SummaryItem(sh, summaryOf(n, id))
+		item, err := store.SummaryItem(sh, summary(n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return store.ItemSize(item)
 	}
+	fits := func(n int) bool { return size(n) <= store.MaxItemSize }
+	// The size grows about linearly with the orders: extrapolate, bracket
+	// and bisect.
 	s1, s2 := size(1000), size(2000)
 	guess := 1000 + (store.MaxItemSize-s1)*1000/(s2-s1)
 	lo, hi := guess-256, guess+256
@@ -92,8 +97,13 @@ func ordersThatFit(t testing.TB, sh shop.Shop, k int) int {
 			hi = mid
 		}
 	}
-	fitCache.Store(k, lo)
+	fitCache.Store(name, lo)
 	return lo
+}
+
+// idKindThatFits is ordersThatFit for the orders of idKinds[k].
+func idKindThatFits(t testing.TB, sh shop.Shop, k int) int {
+	return ordersThatFit(t, sh, idKinds[k].name, func(n int) customer.Summary { return summaryOf(n, idKinds[k].id) })
 }
 
 // TestSummaryLimit measures how many orders of one customer fit the 400 KB
@@ -104,7 +114,7 @@ func TestSummaryLimit(t *testing.T) {
 	sh := shop.Shop{ID: "shop_limitlimitli", Shards: shop.DefaultShards}
 	var counts []int
 	for i, k := range idKinds {
-		n := ordersThatFit(t, sh, i)
+		n := idKindThatFits(t, sh, i)
 		t.Logf("%s: %d orders of one customer fit a summary", k.name, n)
 		counts = append(counts, n)
 	}
@@ -113,6 +123,28 @@ func TestSummaryLimit(t *testing.T) {
 		if n < 15000 || counts[0]-n > 50 {
 			t.Fatalf("orders that fit: %v, want about the same for every kind of id, at least 15,000", counts)
 		}
+	}
+}
+
+// TestSummaryLimitWithCoupons measures the limit when every order
+// redeemed a coupon (each entry then carries its code and discount), and
+// checks with DynamoDB Local that a summary the store counts as full is
+// one DynamoDB takes. A customer past the limit is refused with
+// customer.ErrTooLarge, as always.
+func TestSummaryLimitWithCoupons(t *testing.T) {
+	sh := shop.Shop{ID: "shop_limitlimitli", Shards: shop.DefaultShards}
+	n := ordersThatFit(t, sh, "coupons", couponSummaryOf)
+	t.Logf("%d orders of one customer, each with a coupon, fit a summary", n)
+	if n < 9000 {
+		t.Fatalf("%d orders with coupons fit, want at least 9,000", n)
+	}
+	_, db, table := newStore(t)
+	item, err := store.SummaryItem(sh, couponSummaryOf(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+		t.Fatalf("DynamoDB refused a summary the store counts as %d bytes: %v", store.ItemSize(item), err)
 	}
 }
 
@@ -125,7 +157,7 @@ func TestTooLarge(t *testing.T) {
 		s, db, table := newStore(t)
 		sh := newShop(t, s, "UTC")
 		id := idKinds[2].id
-		n := ordersThatFit(t, shop.Shop{ID: "shop_limitlimitli", Shards: shop.DefaultShards}, 2)
+		n := idKindThatFits(t, shop.Shop{ID: "shop_limitlimitli", Shards: shop.DefaultShards}, 2)
 		// A customer whose summary is full: write it directly.
 		full := summaryOf(n, id)
 		item, err := store.SummaryItem(sh, full)

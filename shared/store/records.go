@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,25 +47,32 @@ type lineItemRecord struct {
 	Price    int64  `dynamodbav:"price"`
 }
 
+// discountCodeRecord is one order.DiscountCode.
+type discountCodeRecord struct {
+	Code   string `dynamodbav:"code"`
+	Amount int64  `dynamodbav:"amount,omitempty"`
+}
+
 type orderRecord struct {
-	PK               string           `dynamodbav:"pk"`
-	SK               string           `dynamodbav:"sk"`
-	Type             string           `dynamodbav:"type"`
-	OrderID          string           `dynamodbav:"order_id"`
-	CustomerID       string           `dynamodbav:"customer_id"`
-	Email            string           `dynamodbav:"email,omitempty"`
-	FirstName        string           `dynamodbav:"first_name,omitempty"`
-	AcceptsMarketing bool             `dynamodbav:"accepts_marketing"`
-	CreatedAt        string           `dynamodbav:"created_at"`
-	UpdatedAt        string           `dynamodbav:"updated_at,omitempty"`
-	Currency         string           `dynamodbav:"currency"`
-	Total            int64            `dynamodbav:"total"`
-	Refunded         int64            `dynamodbav:"refunded"`
-	Status           string           `dynamodbav:"status"`
-	LineItems        []lineItemRecord `dynamodbav:"line_items"`
-	Source           string           `dynamodbav:"source"`
-	Hash             string           `dynamodbav:"hash"`
-	StoredAt         string           `dynamodbav:"stored_at"`
+	PK               string               `dynamodbav:"pk"`
+	SK               string               `dynamodbav:"sk"`
+	Type             string               `dynamodbav:"type"`
+	OrderID          string               `dynamodbav:"order_id"`
+	CustomerID       string               `dynamodbav:"customer_id"`
+	Email            string               `dynamodbav:"email,omitempty"`
+	FirstName        string               `dynamodbav:"first_name,omitempty"`
+	AcceptsMarketing bool                 `dynamodbav:"accepts_marketing"`
+	CreatedAt        string               `dynamodbav:"created_at"`
+	UpdatedAt        string               `dynamodbav:"updated_at,omitempty"`
+	Currency         string               `dynamodbav:"currency"`
+	Total            int64                `dynamodbav:"total"`
+	Refunded         int64                `dynamodbav:"refunded"`
+	Status           string               `dynamodbav:"status"`
+	LineItems        []lineItemRecord     `dynamodbav:"line_items"`
+	Source           string               `dynamodbav:"source"`
+	DiscountCodes    []discountCodeRecord `dynamodbav:"discount_codes,omitempty"`
+	Hash             string               `dynamodbav:"hash"`
+	StoredAt         string               `dynamodbav:"stored_at"`
 }
 
 // summaryRecord is a customer's summary. Orders maps each order's key
@@ -161,9 +169,32 @@ func toOrderRecord(shopID string, o order.Order, storedAt time.Time) orderRecord
 		FirstName: o.Customer.FirstName, AcceptsMarketing: o.Customer.AcceptsMarketing,
 		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
 		Currency: o.Currency, Total: o.Total, Refunded: o.Refunded, Status: string(o.Status),
-		LineItems: toItemRecords(o.LineItems), Source: string(o.Source), Hash: o.Hash(),
+		LineItems: toItemRecords(o.LineItems), Source: string(o.Source),
+		DiscountCodes: toCodeRecords(o.DiscountCodes), Hash: o.Hash(),
 		StoredAt: formatTime(storedAt),
 	}
+}
+
+func toCodeRecords(codes []order.DiscountCode) []discountCodeRecord {
+	if len(codes) == 0 {
+		return nil
+	}
+	out := make([]discountCodeRecord, len(codes))
+	for i, c := range codes {
+		out[i] = discountCodeRecord(c)
+	}
+	return out
+}
+
+func fromCodeRecords(codes []discountCodeRecord) []order.DiscountCode {
+	if len(codes) == 0 {
+		return nil
+	}
+	out := make([]order.DiscountCode, len(codes))
+	for i, c := range codes {
+		out[i] = order.DiscountCode(c)
+	}
+	return out
 }
 
 func (r orderRecord) order() (order.Order, error) {
@@ -183,6 +214,7 @@ func (r orderRecord) order() (order.Order, error) {
 		CreatedAt: created, UpdatedAt: updated, Currency: r.Currency,
 		Total: r.Total, Refunded: r.Refunded, Status: order.Status(r.Status),
 		LineItems: fromItemRecords(r.LineItems), Source: order.Source(r.Source),
+		DiscountCodes: fromCodeRecords(r.DiscountCodes),
 	}, nil
 }
 
@@ -192,13 +224,24 @@ var statusCodes = map[order.Status]byte{
 
 // encodeEntry writes a summary entry as its status code followed by the
 // creation time in Unix seconds and the net value, both base 36, e.g.
-// "psw2ry0.6wc" (paid, 2025-05-02T09:00:00Z, 89.40): about 11 bytes.
+// "psvmmc0.6wc" (paid, 2025-05-02T09:00:00Z, 89.40): about 11 bytes. An
+// entry with discount codes goes on with "." and the discount in base 36,
+// then the codes as a JSON array of strings, e.g.
+// "psvmmc0.6wc.dw["WB-7KQ2-M9XD"]" (5.00 off): a code may hold any
+// printable character, so it is quoted; entries without codes, nearly all
+// of them, keep the short form.
 func encodeEntry(e customer.Entry) string {
 	b := make([]byte, 0, 16)
 	b = append(b, statusCodes[e.Status])
 	b = strconv.AppendInt(b, e.At, 36)
 	b = append(b, '.')
 	b = strconv.AppendInt(b, e.Net, 36)
+	if len(e.Codes) > 0 || e.Discount != 0 {
+		b = append(b, '.')
+		b = strconv.AppendInt(b, e.Discount, 36)
+		codes, _ := json.Marshal(append([]string{}, e.Codes...)) // strings always marshal; [] for none
+		b = append(b, codes...)
+	}
 	return string(b)
 }
 
@@ -206,16 +249,33 @@ func decodeEntry(s string) (customer.Entry, error) {
 	if s == "" {
 		return customer.Entry{}, fmt.Errorf("empty summary entry")
 	}
-	at, net, ok := strings.Cut(s[1:], ".")
+	at, rest, ok := strings.Cut(s[1:], ".")
 	if !ok {
 		return customer.Entry{}, fmt.Errorf("bad summary entry %q", s)
 	}
+	net, discount, withCodes := strings.Cut(rest, ".")
 	e := customer.Entry{}
 	var err1, err2 error
 	e.At, err1 = strconv.ParseInt(at, 36, 64)
 	e.Net, err2 = strconv.ParseInt(net, 36, 64)
 	if err1 != nil || err2 != nil {
 		return customer.Entry{}, fmt.Errorf("bad summary entry %q", s)
+	}
+	if withCodes {
+		i := strings.IndexByte(discount, '[')
+		if i < 0 {
+			return customer.Entry{}, fmt.Errorf("bad summary entry codes %q", s)
+		}
+		var err error
+		if e.Discount, err = strconv.ParseInt(discount[:i], 36, 64); err != nil {
+			return customer.Entry{}, fmt.Errorf("bad summary entry discount %q", s)
+		}
+		if err := json.Unmarshal([]byte(discount[i:]), &e.Codes); err != nil {
+			return customer.Entry{}, fmt.Errorf("bad summary entry codes %q: %w", s, err)
+		}
+		if len(e.Codes) == 0 {
+			e.Codes = nil
+		}
 	}
 	for st, code := range statusCodes {
 		if code == s[0] {

@@ -60,6 +60,9 @@ func TestSampleEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "events", "s[cq]*", "*.json"))
 	var onDisk []string
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "send-") {
+			continue // the campaign sender's, replayed by shared/campaign/sender
+		}
 		onDisk = append(onDisk, filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f))
 	}
 	steps := []struct {

@@ -47,6 +47,15 @@ type Worker struct {
 	Now func() time.Time
 	// Workers is how many goroutines score a shard (0: GOMAXPROCS).
 	Workers int
+	// Campaigns runs a shop's campaign of a finished day (nil: none).
+	// When set, finish sends a campaign message for the shop.
+	Campaigns Campaigns
+}
+
+// Campaigns runs a shop's win-back campaign after its night is done
+// (runner.Runner): idempotent, so a message delivered twice is harmless.
+type Campaigns interface {
+	Nightly(ctx context.Context, shopID, asOf string) error
 }
 
 func (j *Worker) log() *slog.Logger {
@@ -131,6 +140,8 @@ func (j *Worker) Handle(ctx context.Context, m nightly.Message) error {
 		return st.fit(ctx, run)
 	case nightly.KindScore:
 		return st.score(ctx, run)
+	case nightly.KindCampaign:
+		return st.campaign(ctx, run)
 	default:
 		return st.finish(ctx, run)
 	}
@@ -421,7 +432,9 @@ func (s *stage) finish(ctx context.Context, run scores.Run) error {
 	switch {
 	case run.Done:
 		s.skip(ctx, "run done")
-		return nil
+		// A finish delivered again may follow a crash between marking the
+		// run done and sending the campaign message.
+		return s.nextCampaign(ctx)
 	case run.Model == nil || !run.AllScored():
 		s.skip(ctx, "not all shards scored")
 		return nil
@@ -461,6 +474,31 @@ func (s *stage) finish(ctx context.Context, run scores.Run) error {
 	s.j.log().InfoContext(ctx, "nightly run done", "shop_id", run.ShopID, "as_of", run.AsOf,
 		"attempt", run.Attempt, "customers", run.Customers(), "seconds", run.FinishedAt.Sub(run.StartedAt).Seconds(),
 		runUsageAttrs(run))
+	return s.nextCampaign(ctx)
+}
+
+// nextCampaign sends the shop's campaign message when the worker runs
+// campaigns.
+func (s *stage) nextCampaign(ctx context.Context) error {
+	if s.j.Campaigns == nil {
+		return nil
+	}
+	return nightly.Send(ctx, s.j.Queue, []nightly.Message{{Kind: nightly.KindCampaign, ShopID: s.sh.ID, AsOf: s.m.AsOf}})
+}
+
+// campaign runs the shop's campaign of a done run.
+func (s *stage) campaign(ctx context.Context, run scores.Run) error {
+	switch {
+	case s.j.Campaigns == nil:
+		s.skip(ctx, "campaigns are off")
+		return nil
+	case !run.Done:
+		s.skip(ctx, "run not done")
+		return nil
+	}
+	if err := s.j.Campaigns.Nightly(ctx, s.sh.ID, s.m.AsOf); err != nil {
+		return fmt.Errorf("campaign: %w", err)
+	}
 	return nil
 }
 
