@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -27,14 +28,30 @@ var (
 // the size limit.
 var scorers = map[string]bool{"score": true}
 
-// maxRatio bounds a function binary's size by the reference program's.
+// renderers are the functions that render e-mails; only they may link the
+// template engines (html/template, text/template: 0.6 MB).
+var renderers = map[string]bool{"send": true}
+
+// maxRatio bounds a function binary's size by its reference program's.
 const maxRatio = 1.1
 
-// reference is a bare Lambda with the SDK config and DynamoDB clients: the
-// least a function of winback links (9.50 MB). No function embeds the time
-// zone database (time/tzdata, 0.46 MB): make build ships Go's zoneinfo.zip
+// servicePrefix starts the import path of an AWS SDK service client.
+const servicePrefix = "github.com/aws/aws-sdk-go-v2/service/"
+
+// reference is a bare Lambda with the SDK config and DynamoDB clients, the
+// least a function of winback links (9.50 MB), plus a client of each other
+// AWS service the function measured against it uses (so the send
+// function, which calls DynamoDB, SES and SQS, is measured against a bare
+// Lambda with those three clients). No function embeds the time zone
+// database (time/tzdata, 0.46 MB): make build ships Go's zoneinfo.zip
 // beside each binary and infra/ points ZONEINFO at it.
-const reference = `package main
+func reference(services []string) string {
+	var imports, clients strings.Builder
+	for _, svc := range services {
+		fmt.Fprintf(&imports, "\t%q\n", servicePrefix+svc)
+		fmt.Fprintf(&clients, "\t_ = %s.NewFromConfig(cfg)\n", svc)
+	}
+	return `package main
 
 import (
 	"context"
@@ -44,7 +61,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-)
+` + imports.String() + `)
 
 func main() {
 	cfg, err := config.LoadDefaultConfig(context.Background())
@@ -52,7 +69,7 @@ func main() {
 		panic(err)
 	}
 	db := dynamodb.NewFromConfig(cfg)
-	lambda.Start(func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+` + clients.String() + `	lambda.Start(func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		item, err := attributevalue.MarshalMap(ev.QueryStringParameters)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
@@ -62,6 +79,22 @@ func main() {
 	})
 }
 `
+}
+
+// services lists the AWS service clients (their package names, sorted)
+// among the packages go list -deps printed, leaving out those in skip.
+func services(deps []byte, skip map[string]bool) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(deps))
+	for sc.Scan() {
+		svc, ok := strings.CutPrefix(sc.Text(), servicePrefix)
+		if ok && !strings.Contains(svc, "/") && !skip[svc] {
+			out = append(out, svc)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // functionNames lists the functions: the directories under functions/
 // with a main.go.
@@ -113,6 +146,8 @@ func forbidden(fn, path string) string {
 		return "test helpers and fakes stay out of production binaries"
 	case path == "time/tzdata":
 		return "the zone database ships beside the binary (ZONEINFO), not inside it"
+	case !renderers[fn] && (path == "html/template" || path == "text/template" || strings.HasPrefix(path, "text/template/")):
+		return "the template engines belong only in the functions that render e-mails"
 	case scorers[fn]:
 		return ""
 	case strings.HasPrefix(path, "gonum.org/"), path == module+"/shared/clv", path == module+"/shared/scoring":
@@ -122,8 +157,9 @@ func forbidden(fn, path string) string {
 }
 
 // TestFunctionImports checks with go list -deps, for the Lambda build
-// tags and platform, that no function links test support, local tools or
-// (unless it scores) the models.
+// tags and platform, that no function links test support, local tools,
+// (unless it scores) the models or (unless it renders e-mails) the
+// template engines.
 func TestFunctionImports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("go list of every function: skipped in -short mode")
@@ -161,6 +197,13 @@ func TestForbidden(t *testing.T) {
 		{"ingest", module + "/shared/customer", false},
 		{"ingest", "github.com/aws/aws-sdk-go-v2/service/dynamodb", false},
 		{"ingest", "net/http/httptest", false}, // a std package named *test is not ours to judge
+		{"api", "html/template", true},
+		{"mailevents", "text/template", true},
+		{"nightly", "text/template/parse", true},
+		{"send", "html/template", false},
+		{"send", "text/template/parse", false},
+		{"send", module + "/shared/scoring", true},
+		{"score", "text/template", true},
 	}
 	for _, tt := range tests {
 		if got := forbidden(tt.fn, tt.path) != ""; got != tt.bad {
@@ -169,23 +212,21 @@ func TestForbidden(t *testing.T) {
 	}
 }
 
-// TestFunctionSizes builds every function as the Makefile does, and a
-// bare reference Lambda the same way, and checks that each function that
-// does not score is within maxRatio of the reference.
+// TestFunctionSizes builds every function as the Makefile does, and for
+// each a bare reference Lambda with the same AWS service clients the same
+// way, and checks that each function that does not score is within
+// maxRatio of its reference.
 func TestFunctionSizes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function for linux/arm64: skipped in -short mode")
 	}
-	// The reference must be inside the module to use its go.mod; the
-	// leading underscore keeps ./... patterns away from it.
+	// The references must be inside the module to use its go.mod; the
+	// leading underscore keeps ./... patterns away from them.
 	refDir, err := os.MkdirTemp("..", "_sizeref")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(refDir) })
-	if err := os.WriteFile(filepath.Join(refDir, "main.go"), []byte(reference), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	bin := t.TempDir()
 	build := func(name, pkg string) int64 {
 		t.Helper()
@@ -197,15 +238,43 @@ func TestFunctionSizes(t *testing.T) {
 		}
 		return fi.Size()
 	}
-	ref := build("reference", "./"+filepath.Base(refDir))
-	limit := int64(float64(ref) * maxRatio)
-	t.Logf("reference (lambda, events, config, dynamodb, attributevalue): %s; limit %s", mb(ref), mb(limit))
+	// writeRef writes the reference with extra clients and returns its
+	// package path.
+	writeRef := func(extra []string) string {
+		t.Helper()
+		name := strings.Join(append([]string{"bare"}, extra...), "_")
+		dir := filepath.Join(refDir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(reference(extra)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return "./" + filepath.Base(refDir) + "/" + name
+	}
+	// The bare reference's own clients (DynamoDB, and those the SDK
+	// config links) are no extra.
+	bare := writeRef(nil)
+	inBare := map[string]bool{}
+	for _, svc := range services(goCmd(t, "list", "-deps", "-tags", "lambda.norpc", bare), nil) {
+		inBare[svc] = true
+	}
+	refs := map[string]int64{} // reference name → size
 	for _, fn := range functionNames(t) {
+		extra := services(goCmd(t, "list", "-deps", "-tags", "lambda.norpc", "./functions/"+fn), inBare)
+		key := strings.Join(append([]string{"dynamodb"}, extra...), "+")
+		ref, ok := refs[key]
+		if !ok {
+			ref = build("reference-"+strings.ReplaceAll(key, "+", "-"), writeRef(extra))
+			refs[key] = ref
+			t.Logf("reference (lambda, events, config, attributevalue, %s): %s; limit %s", key, mb(ref), mb(int64(float64(ref)*maxRatio)))
+		}
+		limit := int64(float64(ref) * maxRatio)
 		size := build(fn, "./functions/"+fn)
-		t.Logf("%-12s %s (%.3f× the reference)", fn, mb(size), float64(size)/float64(ref))
+		t.Logf("%-12s %s (%.3f× the reference with %s)", fn, mb(size), float64(size)/float64(ref), key)
 		if !scorers[fn] && size > limit {
-			t.Errorf("functions/%s is %s, over %.1f× the reference (%s): see go list -deps ./functions/%s",
-				fn, mb(size), maxRatio, mb(limit), fn)
+			t.Errorf("functions/%s is %s, over %.1f× its reference with %s (%s): see go list -deps ./functions/%s",
+				fn, mb(size), maxRatio, key, mb(limit), fn)
 		}
 	}
 }

@@ -21,6 +21,17 @@ import (
 const (
 	Table     = "WINBACK_TABLE"
 	WorkQueue = "WINBACK_WORK_QUEUE_URL"
+	// SendDeadLetters is the URL of the campaign queue's dead-letter
+	// queue, where the sender puts what can never be sent, with why.
+	SendDeadLetters = "WINBACK_SEND_DLQ_URL"
+	// UnsubscribeBase is the absolute URL unsubscribe links start with
+	// (the API's URL or a custom domain).
+	UnsubscribeBase = "WINBACK_UNSUBSCRIBE_BASE_URL"
+	// ConfigurationSet is the SES configuration set e-mails are sent with.
+	ConfigurationSet = "WINBACK_SES_CONFIGURATION_SET"
+	// SendRate is how many e-mails per second one sender instance hands
+	// to SES, a decimal number.
+	SendRate = "WINBACK_SEND_RATE"
 )
 
 // Env is a function's start-up state.

@@ -248,12 +248,18 @@ func (m *Store) ShopIDs(ctx context.Context) ([]string, error) {
 // clone copies an order so callers share nothing mutable with the store.
 func clone(o order.Order) order.Order {
 	o.LineItems = append([]order.LineItem(nil), o.LineItems...)
+	if o.DiscountCodes != nil {
+		o.DiscountCodes = append([]order.DiscountCode(nil), o.DiscountCodes...)
+	}
 	return o
 }
 
 func cloneSummary(s customer.Summary) customer.Summary {
 	orders := make(map[string]customer.Entry, len(s.Orders))
 	for k, e := range s.Orders {
+		if e.Codes != nil {
+			e.Codes = append([]string(nil), e.Codes...)
+		}
 		orders[k] = e
 	}
 	s.Orders = orders
