@@ -1,7 +1,8 @@
 // Package api assembles winback's HTTP API: every route once, on one
-// httpapi.Mux. The Lambda functions (through httpapi.LambdaHandler), the
-// local dev server, the demo and the tests all serve what Routes returns,
-// so a route behaves the same everywhere.
+// httpapi.Mux. The local dev server, the demo and the tests serve what
+// Routes returns; the Lambda functions (through httpapi.LambdaHandler)
+// serve its two parts, OrderRoutes and ReadingRoutes, registered by the
+// same code, so a route behaves the same everywhere.
 package api
 
 import (
