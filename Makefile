@@ -10,7 +10,7 @@ GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.n
 # integration tests, ingestion, the API's shop cache, the models' parallel
 # fits and scoring, the emulator launcher and the dev server's end-to-end
 # tests. make test runs them under the race detector, the rest without.
-RACE := ./shared/store/... ./shared/ingest/... ./shared/httpapi/... ./shared/clv/... ./shared/nightly/... ./internal/emulator/... ./internal/sqslocal/... ./scripts/devserver/...
+RACE := ./shared/store/... ./shared/ingest/... ./shared/httpapi/... ./shared/clv/... ./shared/nightly/... ./shared/campaign/... ./internal/emulator/... ./internal/sqslocal/... ./scripts/devserver/...
 
 ## test: lint, unit and integration tests (against DynamoDB Local and the SES emulator), CDK assertions;
 ##       the packages in RACE under the race detector

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -39,6 +40,13 @@ type goFunction struct {
 	MemoryMB    float64
 	Timeout     awscdk.Duration
 	Env         map[string]*string
+	// ReservedConcurrency caps the function's concurrent instances and
+	// sets them aside from the account's pool (0: no reservation).
+	ReservedConcurrency int
+	// DeadLetterQueue receives the events of asynchronous invocations
+	// that failed every attempt (nil: none). Lambda grants the role
+	// sqs:SendMessage on it.
+	DeadLetterQueue awssqs.IQueue
 }
 
 // newFunctions returns the helper that builds functions from assetDir/<name>/bootstrap.
@@ -90,6 +98,10 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 	if fn.Description != "" {
 		description = jsii.String(fn.Description)
 	}
+	var reserved *float64
+	if fn.ReservedConcurrency > 0 {
+		reserved = jsii.Number(fn.ReservedConcurrency)
+	}
 	return awslambda.NewFunction(f.scope, jsii.String(id+"Function"), &awslambda.FunctionProps{
 		Description:   description,
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
@@ -102,5 +114,8 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 		Role:          role,
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
+
+		ReservedConcurrentExecutions: reserved,
+		DeadLetterQueue:              fn.DeadLetterQueue,
 	})
 }

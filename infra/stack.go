@@ -19,7 +19,9 @@ type WinbackStackProps struct {
 // data.go (the table), api.go (the HTTP API, to which each function
 // attaches its routes), ingest.go (the ingest function), reader.go (the api
 // function), jobs.go (the nightly job: schedule, queues, planner, worker,
-// alarms); functions.go holds the helper every Go Lambda is created with.
+// alarms), mail.go (the campaigns' e-mail: send queue, sender, SES
+// configuration set, mailevents, alarms); functions.go holds the helper
+// every Go Lambda is created with.
 func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
 	assetDir := "bin"
@@ -40,6 +42,7 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	newIngest(fns, data, api)
 	newReader(fns, data, api)
 	jobs := newJobs(stack, fns, data)
+	mail := newMail(stack, fns, data, api, jobs.Worker)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the HTTP API"),
@@ -56,6 +59,22 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	awscdk.NewCfnOutput(stack, jsii.String("WorkDeadLetterQueueUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("URL of the work queue's dead-letter queue"),
 		Value:       jobs.DeadLetter.QueueUrl(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("SendQueueUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("URL of the campaigns' send queue (WINBACK_SEND_QUEUE_URL)"),
+		Value:       mail.SendQueue.QueueUrl(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("SendDeadLetterQueueUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("URL of the send queue's dead-letter queue (WINBACK_SEND_DLQ_URL)"),
+		Value:       mail.SendDeadLetter.QueueUrl(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("MailEventsDeadLetterQueueUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("URL of the dead-letter queue of SES events the mailevents function could not apply"),
+		Value:       mail.EventsDeadLetter.QueueUrl(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("SES configuration set of the campaign e-mails (WINBACK_SES_CONFIGURATION_SET)"),
+		Value:       mail.ConfigurationSet.ConfigurationSetName(),
 	})
 	return stack
 }

@@ -1,6 +1,8 @@
 // Command score is the nightly job's worker: the SQS event source of the
-// work queue delivers map, fit, score and finish messages in batches, and
-// failed messages are reported as batch item failures (stages.Worker.Work).
+// work queue delivers map, fit, score, finish and campaign messages in
+// batches, and failed messages are reported as batch item failures
+// (stages.Worker.Work). The campaign step runs the shop's win-back
+// campaign of the night and queues its e-mails on the send queue.
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/winback/winback/shared/campaign/runner"
 	"github.com/winback/winback/shared/lambdaenv"
 	"github.com/winback/winback/shared/nightly/stages"
 	"github.com/winback/winback/shared/queue"
@@ -17,11 +20,15 @@ import (
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Table, lambdaenv.WorkQueue)
+	env := lambdaenv.Must(lambdaenv.Table, lambdaenv.WorkQueue, lambdaenv.SendQueue)
+	st := store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table])
+	sqsc := sqs.NewFromConfig(env.AWS)
+	log := env.Log.With(slog.String("function", "score"))
 	worker := &stages.Worker{
-		Store: store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table]),
-		Queue: queue.New(sqs.NewFromConfig(env.AWS), env.Vars[lambdaenv.WorkQueue]),
-		Log:   env.Log.With(slog.String("function", "score")),
+		Store:     st,
+		Queue:     queue.New(sqsc, env.Vars[lambdaenv.WorkQueue]),
+		Log:       log,
+		Campaigns: &runner.Runner{Store: st, Queue: queue.New(sqsc, env.Vars[lambdaenv.SendQueue]), Log: log},
 	}
 	lambda.Start(worker.Work)
 }

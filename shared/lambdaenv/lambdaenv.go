@@ -21,6 +21,9 @@ import (
 const (
 	Table     = "WINBACK_TABLE"
 	WorkQueue = "WINBACK_WORK_QUEUE_URL"
+	// SendQueue is the URL of the campaign send queue the nightly worker
+	// queues recipients on.
+	SendQueue = "WINBACK_SEND_QUEUE_URL"
 	// SendDeadLetters is the URL of the campaign queue's dead-letter
 	// queue, where the sender puts what can never be sent, with why.
 	SendDeadLetters = "WINBACK_SEND_DLQ_URL"

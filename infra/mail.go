@@ -1,0 +1,431 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The environment variables of the campaign functions (shared/lambdaenv
+// reads them, but for envSendQueue, which the score function's campaign
+// stage reads).
+const (
+	envSendQueue        = "WINBACK_SEND_QUEUE_URL"
+	envSendDeadLetters  = "WINBACK_SEND_DLQ_URL"
+	envUnsubscribeBase  = "WINBACK_UNSUBSCRIBE_BASE_URL"
+	envConfigurationSet = "WINBACK_SES_CONFIGURATION_SET"
+	envSendRate         = "WINBACK_SEND_RATE"
+)
+
+// CDK context keys of the campaign mail (cdk synth -c senderIdentity=shop.example).
+const (
+	// ctxSenderIdentity is the SES identity (a verified domain or
+	// address) the sender may send as; several, comma-separated, when
+	// the stack's shops send from several domains.
+	ctxSenderIdentity = "senderIdentity"
+	// ctxSESMaxSendRate is the e-mails per second winback may hand to
+	// SES: the account's MaxSendRate, or the share of it left to winback.
+	ctxSESMaxSendRate = "sesMaxSendRate"
+	// ctxUnsubscribeBaseURL is the HTTPS URL unsubscribe links start
+	// with, when the API has a custom domain.
+	ctxUnsubscribeBaseURL = "unsubscribeBaseUrl"
+)
+
+// The campaign mail's settings.
+const (
+	// defaultSenderIdentity is a placeholder: SES refuses to send as an
+	// identity the account has not verified, so nothing is mailed until
+	// senderIdentity names the shops' real, verified domain.
+	defaultSenderIdentity = "example.com"
+	// defaultSESMaxSendRate is SES's MaxSendRate of an account just out
+	// of the sandbox (e-mails per second; the sandbox allows 1).
+	defaultSESMaxSendRate = 14
+
+	// senderConcurrency is how many sender instances run at once: the
+	// event source mapping's MaximumConcurrency (whose least is 2) and
+	// the function's reserved concurrency, so that nothing else (a retry,
+	// a console test) can start a third. Each instance paces itself to
+	// sesMaxSendRate / senderConcurrency e-mails per second
+	// (WINBACK_SEND_RATE), so all of them together stay within
+	// sesMaxSendRate:
+	//
+	//	rate per instance × senderConcurrency ≤ sesMaxSendRate
+	//	     14 / 2 = 7/s ×                 2 = 14/s
+	senderConcurrency = 2
+	// senderBatchSize is the most messages (recipients) per invocation;
+	// the sender reports each it could not finish as a batch item failure.
+	senderBatchSize = 10
+	// senderTimeoutSeconds covers a batch of 10 at 0.5 e-mails per second
+	// (a sandbox account's rate of 1 over two instances): the sender
+	// begins no record in an invocation's last 30 s, so 30 s are left to
+	// begin them in.
+	senderTimeoutSeconds = 60
+	// sendVisibilitySeconds is 6× the sender's timeout, as AWS recommends
+	// for a queue that is a Lambda event source. A throttled message is
+	// tried again after it.
+	sendVisibilitySeconds = 6 * senderTimeoutSeconds
+	// sendRetentionDays keeps recipients' messages SQS's default four
+	// days. A message that reaches the dead-letter queue after
+	// maxReceiveCount deliveries leaves its recipient queued (the sender
+	// released its claim) or in doubt (never sent again): a resumed run
+	// queues the former again.
+	sendRetentionDays = 4
+
+	// EventBridge's delivery of an SES event to the mailevents function:
+	// a few attempts within two hours, then the dead-letter queue. The
+	// function's own failures are retried twice by Lambda (asynchronous
+	// invocation) within six hours, then go to the same queue, so that
+	// it holds SES events only, ready to be replayed.
+	mailEventsTargetRetries   = 10
+	mailEventsTargetMaxAgeHrs = 2
+	mailEventsRetries         = 2
+	mailEventsMaxAgeHrs       = 6
+)
+
+// sesEventTypes are the SES events the configuration set publishes, with
+// the EventBridge detail-type of each: what the mailevents function
+// records on a campaign's recipients. Opens and clicks are left out (no
+// tracking pixel, no rewritten links).
+var sesEventTypes = []struct {
+	event      awsses.EmailSendingEvent
+	detailType string
+}{
+	{awsses.EmailSendingEvent_SEND, "Email Sent"},
+	{awsses.EmailSendingEvent_DELIVERY, "Email Delivered"},
+	{awsses.EmailSendingEvent_BOUNCE, "Email Bounced"},
+	{awsses.EmailSendingEvent_COMPLAINT, "Email Complaint Received"},
+	{awsses.EmailSendingEvent_REJECT, "Email Rejected"},
+	{awsses.EmailSendingEvent_RENDERING_FAILURE, "Email Rendering Failed"},
+	{awsses.EmailSendingEvent_DELIVERY_DELAY, "Email Delivery Delayed"},
+}
+
+// shopTag is the EmailTags name the sender gives every campaign e-mail
+// the shop's id under (SES events carry it in detail.mail.tags).
+const shopTag = "shop"
+
+// mail is the campaigns' way out and back: the send queue the score
+// function's campaign stage fills, the sender it feeds, the SES
+// configuration set the sender sends with, whose events come back
+// through EventBridge to the mailevents function, and the alarms.
+type mail struct {
+	// SendQueue holds one message per recipient, filled by the score
+	// function's campaign stage; SendDeadLetter what can never be sent.
+	SendQueue      awssqs.Queue
+	SendDeadLetter awssqs.Queue
+	// Sender is the send function, the only one that may call SES.
+	Sender awslambda.Function
+	// ConfigurationSet is what every campaign e-mail is sent with.
+	ConfigurationSet awsses.ConfigurationSet
+	// Events is the mailevents function, which EventsRule feeds; what it
+	// could not apply ends in EventsDeadLetter.
+	Events           awslambda.Function
+	EventsRule       awsevents.Rule
+	EventsDeadLetter awssqs.Queue
+	// SendingPaused counts the sender's SendingPaused log lines.
+	SendingPaused awslogs.MetricFilter
+	Alarms        []awscloudwatch.Alarm
+	// setName is the configuration set's name, known at synthesis.
+	setName string
+}
+
+// newMail creates the campaign mail and lets the nightly worker (the
+// score function, which runs each shop's campaign after its night) send
+// to the send queue. The sender identity, SES's rate and the unsubscribe
+// base URL come from the CDK context keys senderIdentity,
+// sesMaxSendRate and unsubscribeBaseUrl when set.
+func newMail(scope constructs.Construct, fns *functions, d *data, a *api, worker awslambda.Function) *mail {
+	m := &mail{}
+	m.createQueues(scope)
+	m.createConfigurationSet(scope)
+	m.createSender(scope, fns, d, a)
+	m.createEvents(scope, fns, d)
+	m.allowCampaigns(worker)
+	m.createAlarms(scope)
+	return m
+}
+
+// createQueues creates the send queue (one message per recipient) and its
+// dead-letter queue, encrypted with SQS-managed keys, TLS only.
+func (m *mail) createQueues(scope constructs.Construct) {
+	m.SendDeadLetter = awssqs.NewQueue(scope, jsii.String("SendDeadLetterQueue"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deadLetterRetentionDays)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	m.SendQueue = awssqs.NewQueue(scope, jsii.String("SendQueue"), &awssqs.QueueProps{
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(sendVisibilitySeconds)),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(sendRetentionDays)),
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{
+			Queue:           m.SendDeadLetter,
+			MaxReceiveCount: jsii.Number(maxReceiveCount),
+		},
+	})
+	m.EventsDeadLetter = awssqs.NewQueue(scope, jsii.String("MailEventsDeadLetterQueue"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deadLetterRetentionDays)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+}
+
+// createConfigurationSet creates the SES configuration set every campaign
+// e-mail is sent with, named after the stack, publishing the events of
+// sesEventTypes to the default event bus (the only bus SES publishes to).
+func (m *mail) createConfigurationSet(scope constructs.Construct) {
+	m.setName = configurationSetName(awscdk.Stack_Of(scope))
+	m.ConfigurationSet = awsses.NewConfigurationSet(scope, jsii.String("ConfigurationSet"), &awsses.ConfigurationSetProps{
+		ConfigurationSetName: jsii.String(m.setName),
+		// The account-level suppression list is shared by every shop of
+		// the account: a complaint to one shop would stop another's mail.
+		// winback keeps complaints per shop (the mailevents function);
+		// an address that hard-bounces is dead for every shop, and
+		// bounces hurt the reputation all shops share, so SES keeps those.
+		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_ONLY,
+	})
+	events := make([]awsses.EmailSendingEvent, len(sesEventTypes))
+	for i, t := range sesEventTypes {
+		events[i] = t.event
+	}
+	m.ConfigurationSet.AddEventDestination(jsii.String("ToEventBridge"), &awsses.ConfigurationSetEventDestinationOptions{
+		Destination: awsses.EventDestination_EventBus(
+			awsevents.EventBus_FromEventBusName(scope, jsii.String("DefaultEventBus"), jsii.String("default"))),
+		Events: &events,
+	})
+}
+
+// createSender creates the send function, fed by the send queue, and its
+// permissions: the table, its dead-letter queue, and ses:SendEmail as the
+// configured identities with the configuration set, nothing else of SES.
+func (m *mail) createSender(scope constructs.Construct, fns *functions, d *data, a *api) {
+	rate := contextNumber(scope, ctxSESMaxSendRate, defaultSESMaxSendRate)
+	if !(rate > 0) || math.IsInf(rate, 1) {
+		panic(fmt.Errorf("context %s = %v: want SES's MaxSendRate, e-mails per second, above 0 (the default %d is an account's out of the sandbox)",
+			ctxSESMaxSendRate, rate, defaultSESMaxSendRate))
+	}
+	m.Sender = fns.newGo(goFunction{
+		Name:        "send",
+		Description: "winback: the campaign sender (send queue -> SES v2 SendEmail, at most once per recipient)",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(senderTimeoutSeconds)),
+		Env: map[string]*string{
+			envTable:            d.Table.TableName(),
+			envSendDeadLetters:  m.SendDeadLetter.QueueUrl(),
+			envUnsubscribeBase:  unsubscribeBase(scope, a),
+			envConfigurationSet: jsii.String(m.setName),
+			envSendRate:         jsii.String(strconv.FormatFloat(rate/senderConcurrency, 'f', -1, 64)),
+		},
+		ReservedConcurrency: senderConcurrency,
+	})
+	d.Table.GrantReadWriteData(m.Sender)
+	// What can never be sent goes to the dead letters with its reason;
+	// the sender never sends to the send queue itself.
+	m.SendDeadLetter.GrantSendMessages(m.Sender)
+	// The event source grants receiving and deleting.
+	m.Sender.AddEventSource(awslambdaeventsources.NewSqsEventSource(m.SendQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(senderBatchSize),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(senderConcurrency),
+	}))
+
+	// SES v2 SendEmail authorizes against the sending identity and, when
+	// the call names one, the configuration set: both ARNs are needed
+	// (aws/aws-cdk#34402: EmailIdentity.grantSendEmail forgets the
+	// latter), and they are all that is allowed.
+	stack := awscdk.Stack_Of(scope)
+	resources := []*string{sesARN(stack, "configuration-set", m.setName)}
+	for _, id := range senderIdentities(scope) {
+		resources = append(resources, sesARN(stack, "identity", id))
+	}
+	m.Sender.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("ses:SendEmail"),
+		Resources: &resources,
+	}))
+}
+
+// createEvents creates the mailevents function and the EventBridge rule
+// that delivers it the configuration set's events, with retries and a
+// dead-letter queue on both legs (EventBridge → Lambda, and the function).
+func (m *mail) createEvents(scope constructs.Construct, fns *functions, d *data) {
+	m.Events = fns.newGo(goFunction{
+		Name:            "mailevents",
+		Description:     "winback: SES events (sends, deliveries, bounces, complaints) -> recipients and suppressions",
+		Env:             map[string]*string{envTable: d.Table.TableName()},
+		DeadLetterQueue: m.EventsDeadLetter,
+	})
+	d.Table.GrantReadWriteData(m.Events)
+	m.Events.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(mailEventsRetries),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(mailEventsMaxAgeHrs)),
+	})
+
+	detailTypes := make([]*string, len(sesEventTypes))
+	for i, t := range sesEventTypes {
+		detailTypes[i] = jsii.String(t.detailType)
+	}
+	m.EventsRule = awsevents.NewRule(scope, jsii.String("MailEventsRule"), &awsevents.RuleProps{
+		Description: jsii.String("winback: SES events of campaign e-mails -> the mailevents function"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ses"),
+			DetailType: &detailTypes,
+			// The default bus carries the SES events of every
+			// application of the account: only this stack's
+			// configuration set's, of e-mails tagged with a shop, are
+			// ours.
+			Detail: &map[string]any{"mail": map[string]any{"tags": map[string]any{
+				"ses:configuration-set": []any{m.setName},
+				shopTag:                 []any{map[string]any{"exists": true}},
+			}}},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(m.Events, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: m.EventsDeadLetter,
+			RetryAttempts:   jsii.Number(mailEventsTargetRetries),
+			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(mailEventsTargetMaxAgeHrs)),
+		})},
+	})
+}
+
+// allowCampaigns lets the score function, which runs a shop's campaign
+// once its night is done, queue the recipients for the sender.
+func (m *mail) allowCampaigns(worker awslambda.Function) {
+	worker.AddEnvironment(jsii.String(envSendQueue), m.SendQueue.QueueUrl(), nil)
+	m.SendQueue.GrantSendMessages(worker)
+}
+
+// createAlarms watches the mail: anything in either dead-letter queue
+// (recipients that failed for good, SES events not applied), and SES
+// pausing the account's sending (the sender logs winback_metric
+// "SendingPaused" at ERROR, and pauses the campaign).
+func (m *mail) createAlarms(scope constructs.Construct) {
+	deadLetterAlarm := func(id string, q awssqs.Queue, what string) awscloudwatch.Alarm {
+		return q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Maximum"),
+		}).CreateAlarm(scope, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String(what),
+			Threshold:          jsii.Number(0),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+	}
+	m.SendingPaused = awslogs.NewMetricFilter(scope, jsii.String("SendingPausedFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        m.Sender.LogGroup(),
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.winback_metric"), jsii.String("="), jsii.String("SendingPaused")),
+		MetricNamespace: jsii.String(metricNamespace(awscdk.Stack_Of(scope))),
+		MetricName:      jsii.String("SendingPaused"),
+		MetricValue:     jsii.String("1"),
+	})
+	m.Alarms = append(m.Alarms,
+		deadLetterAlarm("SendDeadLetterAlarm", m.SendDeadLetter,
+			"winback: campaign recipients in the send dead-letter queue (rejected by SES, not renderable, or failed "+
+				fmt.Sprint(maxReceiveCount)+" times; each message says why, see the send function's logs)"),
+		deadLetterAlarm("MailEventsDeadLetterAlarm", m.EventsDeadLetter,
+			"winback: SES events the mailevents function could not apply (bounces and complaints not suppressed; replay them)"),
+		m.SendingPaused.Metric(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Sum"),
+		}).CreateAlarm(scope, jsii.String("SendingPausedAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String("winback: SES paused the account's sending; campaigns are paused (see the SES console's reputation page)"),
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}),
+	)
+}
+
+// configurationSetName is the SES configuration set's name: the stack's,
+// so that two stacks of one account and region (staging, production) keep
+// apart, and their events too. SES allows 64 letters, digits, - and _.
+func configurationSetName(stack awscdk.Stack) string {
+	const suffix = "-campaigns"
+	name := *stack.StackName()
+	if limit := 64 - len(suffix); len(name) > limit {
+		name = name[:limit]
+	}
+	return name + suffix
+}
+
+// metricNamespace is the CloudWatch namespace of the stack's log metrics,
+// per stack for the same reason.
+func metricNamespace(stack awscdk.Stack) string {
+	return "winback/" + *stack.StackName()
+}
+
+// sesARN is the ARN of an SES resource of the stack's account and region.
+func sesARN(stack awscdk.Stack, resource, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("ses"),
+		Resource:     jsii.String(resource),
+		ResourceName: jsii.String(name),
+		ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+}
+
+// senderIdentities are the SES identities of the senderIdentity context
+// key: domains ("shop.example") or addresses ("news@shop.example"), the
+// ones SES verified, which a shop's From address must belong to. No
+// wildcard and no ARN: the policy names each.
+func senderIdentities(scope constructs.Construct) []string {
+	raw := contextString(scope, ctxSenderIdentity, defaultSenderIdentity)
+	var ids []string
+	for _, id := range strings.Split(raw, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" || strings.ContainsAny(id, "*?:/ \t") {
+			panic(fmt.Errorf("context %s = %q: want SES identities, comma-separated, each a verified domain (%q) or address (%q)",
+				ctxSenderIdentity, raw, "shop.example", "news@shop.example"))
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// unsubscribeBase is the unsubscribe links' base URL: the unsubscribeBaseUrl
+// context key (a custom domain of the API), else the HTTP API's own URL.
+// RFC 8058 one-click needs HTTPS.
+func unsubscribeBase(scope constructs.Construct, a *api) *string {
+	raw := contextString(scope, ctxUnsubscribeBaseURL, "")
+	if raw == "" {
+		return a.HTTP.ApiEndpoint()
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		panic(fmt.Errorf("context %s = %q: want the API's HTTPS base URL without query, such as %q",
+			ctxUnsubscribeBaseURL, raw, "https://api.shop.example"))
+	}
+	return jsii.String(strings.TrimRight(raw, "/"))
+}
+
+// contextNumber is the CDK context value of key as a number (cdk.json
+// holds numbers, -c gives strings), or def when it is unset.
+func contextNumber(scope constructs.Construct, key string, def float64) float64 {
+	v := scope.Node().TryGetContext(jsii.String(key))
+	switch n := v.(type) {
+	case nil:
+		return def
+	case float64:
+		return n
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+		if err == nil {
+			return f
+		}
+	}
+	panic(fmt.Errorf("context %s = %v: want a number", key, v))
+}
