@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -113,6 +114,7 @@ func classify(err error) error {
 		mailFrom  *types.MailFromDomainNotVerifiedException
 		bad       *types.BadRequestException
 		notFound  *types.NotFoundException
+		api       smithy.APIError
 	)
 	var class error
 	var code, msg string
@@ -128,7 +130,14 @@ func classify(err error) error {
 	case errors.As(err, &rejected):
 		class, code, msg = mail.ErrRejected, rejected.ErrorCode(), rejected.ErrorMessage()
 	case errors.As(err, &mailFrom):
-		class, code, msg = mail.ErrRejected, mailFrom.ErrorCode(), mailFrom.ErrorMessage()
+		// The shop's MAIL FROM domain: every e-mail of the campaign would
+		// fail the same way, so the campaign stops until it is fixed.
+		class, code, msg = mail.ErrPaused, mailFrom.ErrorCode(), mailFrom.ErrorMessage()
+	case errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException":
+		// IAM refused the call (the sender's role may send only from the
+		// configured identities): nothing was sent, and nothing of this
+		// shop will be until the configuration is fixed.
+		class, code, msg = mail.ErrPaused, api.ErrorCode(), api.ErrorMessage()
 	case errors.As(err, &bad):
 		class, code, msg = mail.ErrRejected, bad.ErrorCode(), bad.ErrorMessage()
 	case errors.As(err, &notFound):

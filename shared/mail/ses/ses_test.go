@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -160,7 +161,11 @@ func TestSendErrorClasses(t *testing.T) {
 		{"SendingPausedException", 400, mail.ErrPaused, func(err error) bool { var e *types.SendingPausedException; return errors.As(err, &e) }},
 		{"AccountSuspendedException", 400, mail.ErrPaused, func(err error) bool { var e *types.AccountSuspendedException; return errors.As(err, &e) }},
 		{"MessageRejected", 400, mail.ErrRejected, func(err error) bool { var e *types.MessageRejected; return errors.As(err, &e) }},
-		{"MailFromDomainNotVerifiedException", 400, mail.ErrRejected, func(err error) bool { var e *types.MailFromDomainNotVerifiedException; return errors.As(err, &e) }},
+		{"MailFromDomainNotVerifiedException", 400, mail.ErrPaused, func(err error) bool { var e *types.MailFromDomainNotVerifiedException; return errors.As(err, &e) }},
+		{"AccessDeniedException", 403, mail.ErrPaused, func(err error) bool {
+			var e smithy.APIError
+			return errors.As(err, &e) && e.ErrorCode() == "AccessDeniedException"
+		}},
 		{"BadRequestException", 400, mail.ErrRejected, func(err error) bool { var e *types.BadRequestException; return errors.As(err, &e) }},
 		{"NotFoundException", 404, mail.ErrRejected, func(err error) bool { var e *types.NotFoundException; return errors.As(err, &e) }},
 		{"InternalServiceErrorException", 500, nil, func(err error) bool { var e *types.InternalServiceErrorException; return errors.As(err, &e) }},
