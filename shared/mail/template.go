@@ -84,18 +84,18 @@ var DefaultTemplate = Template{
 	HTML: `<!DOCTYPE html>
 <html><body>
 <p>{{with .FirstName}}Hello {{.}},{{else}}Hello,{{end}}</p>
-{{if eq .Kind "replenishment"}}<p>It may be time to restock what you bought last time:</p>
-{{else}}<p>It has been a while since your last visit to {{.ShopName}}. Last time you bought:</p>
-{{end}}<ul>
-{{range .LastItems}}<li>{{.Title}}{{if gt .Quantity 1}} × {{.Quantity}}{{end}}</li>
+{{if eq .Kind "replenishment"}}<p>It may be time to restock what you bought last time{{if .LastItems}}:{{else}}.{{end}}</p>
+{{else}}<p>It has been a while since your last visit to {{.ShopName}}.{{if .LastItems}} Last time you bought:{{end}}</p>
+{{end}}{{with .LastItems}}<ul>
+{{range .}}<li>{{.Title}}{{if gt .Quantity 1}} × {{.Quantity}}{{end}}</li>
 {{end}}</ul>
-{{if .Offer.Percent}}<p>Here is <strong>{{.Offer.Percent}}% off</strong> your next order with the code <strong>{{.Offer.Coupon}}</strong>, valid until {{.Offer.Expires.Format "2 January 2006"}}.</p>
+{{end}}{{if .Offer.Percent}}<p>Here is <strong>{{.Offer.Percent}}% off</strong> your next order with the code <strong>{{.Offer.Coupon}}</strong>, valid until {{.Offer.Expires.Format "2 January 2006"}}.</p>
 {{end}}<p style="font-size:small">You receive this e-mail because you agreed to hear from {{.ShopName}}. <a href="{{.UnsubscribeURL}}">Unsubscribe</a></p>
 </body></html>
 `,
 	Text: `{{with .FirstName}}Hello {{.}},{{else}}Hello,{{end}}
 
-{{if eq .Kind "replenishment"}}It may be time to restock what you bought last time:{{else}}It has been a while since your last visit to {{.ShopName}}. Last time you bought:{{end}}
+{{if eq .Kind "replenishment"}}It may be time to restock what you bought last time{{if .LastItems}}:{{else}}.{{end}}{{else}}It has been a while since your last visit to {{.ShopName}}.{{if .LastItems}} Last time you bought:{{end}}{{end}}
 {{range .LastItems}}
 - {{.Title}}{{if gt .Quantity 1}} x {{.Quantity}}{{end}}{{end}}
 {{if .Offer.Percent}}

@@ -215,3 +215,21 @@ func FuzzRenderFirstName(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderDefaultWithoutLastItems: a customer whose orders carried no
+// line items gets no empty list and no dangling "Last time you bought:".
+func TestRenderDefaultWithoutLastItems(t *testing.T) {
+	for _, kind := range []campaign.Kind{campaign.KindWinback, campaign.KindReplenishment} {
+		d := sampleData()
+		d.Kind, d.LastItems = kind, nil
+		m, err := Render(DefaultTemplate, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part, body := range map[string]string{"html": m.HTML, "text": m.Text} {
+			if strings.Contains(body, "bought:") || strings.Contains(body, "last time:") || strings.Contains(body, "<ul>") {
+				t.Errorf("%s %s part without last items:\n%s", kind, part, body)
+			}
+		}
+	}
+}
