@@ -4,7 +4,7 @@ SHELL := /bin/bash
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv bench-nightly clean
+.PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv bench-nightly bench-campaign clean
 
 # RACE are the packages with concurrency: the store's batches and its
 # integration tests, ingestion, the API's shop cache, the models' parallel
@@ -78,12 +78,15 @@ api: tools emulators
 	@scripts/stack.sh up
 	DYNAMODB_ENDPOINT="$${DYNAMODB_ENDPOINT-http://127.0.0.1:$${DYNAMODB_PORT:-8000}}" go run ./scripts/devserver
 
-## bench: benchmarks with figures and ratios (ingest and the nightly job against DynamoDB Local and the SQS
-##        emulator, models on CDNOW and simulated data)
-bench: bench-ingest bench-clv bench-nightly
+## bench: benchmarks with figures and ratios (ingest, the nightly job and a win-back campaign against DynamoDB
+##        Local and the SQS and SES emulators, models on CDNOW and simulated data)
+bench: bench-ingest bench-clv bench-nightly bench-campaign
 
 bench-nightly: tools emulators
 	@scripts/bench-nightly
+
+bench-campaign: tools emulators
+	@scripts/bench-campaign
 
 bench-ingest: tools emulators
 	@scripts/bench-ingest

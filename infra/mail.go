@@ -72,9 +72,10 @@ const (
 	senderBatchSize = 10
 	// senderTimeoutSeconds covers a batch of 10 at 0.5 e-mails per second
 	// (a sandbox account's rate of 1 over two instances): the sender
-	// begins no record in an invocation's last 30 s, so 30 s are left to
-	// begin them in.
-	senderTimeoutSeconds = 60
+	// claims no recipient, and so begins no record, in an invocation's
+	// last 45 s (the claim, SendEmail's 30 s, the record's 10 s), so 30 s
+	// are left to begin them in.
+	senderTimeoutSeconds = 75
 	// sendVisibilitySeconds is 6× the sender's timeout, as AWS recommends
 	// for a queue that is a Lambda event source. A throttled message is
 	// tried again after it.
@@ -191,12 +192,16 @@ func (m *mail) createConfigurationSet(scope constructs.Construct) {
 	m.setName = configurationSetName(awscdk.Stack_Of(scope))
 	m.ConfigurationSet = awsses.NewConfigurationSet(scope, jsii.String("ConfigurationSet"), &awsses.ConfigurationSetProps{
 		ConfigurationSetName: jsii.String(m.setName),
-		// The account-level suppression list is shared by every shop of
-		// the account: a complaint to one shop would stop another's mail.
-		// winback keeps complaints per shop (the mailevents function);
-		// an address that hard-bounces is dead for every shop, and
-		// bounces hurt the reputation all shops share, so SES keeps those.
-		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_ONLY,
+		// The account-level suppression list is off for this set
+		// (SuppressionOptions.SuppressedReasons: []): it is shared by
+		// every shop of the account, so one shop's bounce or complaint
+		// would silently stop another shop's mail to the same address.
+		// winback suppresses per shop instead: the mailevents function
+		// suppresses an address for the shop whose e-mail hard-bounced or
+		// drew a complaint, at once. A dead address may thus bounce once
+		// per shop that mails it; SES's global suppression list still
+		// applies.
+		DisableSuppressionList: jsii.Bool(true),
 	})
 	events := make([]awsses.EmailSendingEvent, len(sesEventTypes))
 	for i, t := range sesEventTypes {

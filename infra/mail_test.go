@@ -264,15 +264,21 @@ func TestConfigurationSet(t *testing.T) {
 	// GIVEN the synthesized stack
 	tpl, raw := template(t)
 
-	// THEN one configuration set, named after the stack, leaves
-	// complaints to winback's per-shop suppressions
+	// THEN one configuration set, named after the stack, with the
+	// account-level suppression list off (an empty SuppressedReasons):
+	// bounces and complaints are winback's per-shop suppressions, never
+	// the account's, shared by every shop
 	setID := onlyID(t, raw, "AWS::SES::ConfigurationSet")
 	check(t, "configuration set", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::SES::ConfigurationSet"), map[string]any{
-			"Name":               "Winback-campaigns",
-			"SuppressionOptions": map[string]any{"SuppressedReasons": []any{"BOUNCE"}},
+			"Name": "Winback-campaigns",
 		})
 	})
+	set := props(resources(raw, "AWS::SES::ConfigurationSet")[setID])
+	so, ok := set["SuppressionOptions"].(map[string]any)
+	if reasons, isList := so["SuppressedReasons"].([]any); !ok || !isList || len(reasons) != 0 {
+		t.Errorf("SuppressionOptions = %#v, want SuppressedReasons an empty list", set["SuppressionOptions"])
+	}
 	// AND it publishes the send, delivery, bounce, complaint, reject,
 	// rendering failure and delay events to the default event bus
 	destID := onlyID(t, raw, "AWS::SES::ConfigurationSetEventDestination")

@@ -107,8 +107,15 @@ func runCampaigns(ctx context.Context, o campaignOptions, stdout, progress io.Wr
 		dlqURL  string
 	)
 	if !o.DryRun {
-		if localenv.SQSEndpoint() == "" {
-			return errors.New("SQS_ENDPOINT is empty: this command sends through the local SQS emulator (in AWS the nightly job runs campaigns)")
+		// The local run sends through the emulators: against a real table
+		// it would mark real recipients sent that no real SES mailed. In
+		// AWS the nightly job runs, resumes and measures campaigns.
+		for _, ep := range []struct{ name, url string }{
+			{"DYNAMODB_ENDPOINT", localenv.DynamoDBEndpoint()}, {"SQS_ENDPOINT", localenv.SQSEndpoint()}, {"SES_ENDPOINT", localenv.SESEndpoint()},
+		} {
+			if !localenv.Local(ep.url) {
+				return fmt.Errorf("%s is %q: campaign run sends through the local emulators only (DynamoDB Local, the SQS and SES emulators); in AWS the nightly job runs and resumes campaigns (--dry-run works anywhere)", ep.name, ep.url)
+			}
 		}
 		sqsc, err := localenv.SQS(ctx)
 		if err != nil {

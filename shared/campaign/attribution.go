@@ -15,9 +15,9 @@ const (
 	GroupHoldout Group = "holdout"
 )
 
-// Contact is one selected customer of a campaign: mailed at At, or held
-// out (recorded at At, the campaign's run). Coupon is the code they were
-// given ("" for none, and for the holdout).
+// Contact is one selected customer of a campaign, in the group they were
+// assigned to (mailed or held out) at At, the campaign's selection.
+// Coupon is the code they were given ("" for none, and for the holdout).
 type Contact struct {
 	CustomerID string
 	Group      Group

@@ -192,8 +192,8 @@ type Recipient struct {
 	Percent   int    `json:"percent,omitempty"`
 	Coupon    string `json:"coupon,omitempty"`
 	ExpiresOn string `json:"expires_on,omitempty"`
-	// SelectedAt is when the run recorded the recipient (the holdout's
-	// contact time for attribution).
+	// SelectedAt is when the run recorded the recipient: its assignment
+	// to a group, and its contact time for attribution in either group.
 	SelectedAt time.Time `json:"selected_at"`
 	State      State     `json:"state"`
 	// Reason says why a recipient failed or was skipped.
@@ -201,8 +201,7 @@ type Recipient struct {
 	// ClaimID and ClaimedAt are the sender's current claim.
 	ClaimID   string    `json:"-"`
 	ClaimedAt time.Time `json:"claimed_at,omitzero"`
-	// MessageID is SES's id of the e-mail; SentAt when SES accepted it
-	// (the mailed group's contact time).
+	// MessageID is SES's id of the e-mail; SentAt when SES accepted it.
 	MessageID string    `json:"message_id,omitempty"`
 	SentAt    time.Time `json:"sent_at,omitzero"`
 	// Events are the mail events seen (EventDelivered, …), each once, with
@@ -210,23 +209,16 @@ type Recipient struct {
 	Events map[string]time.Time `json:"events,omitempty"`
 }
 
-// Contact is the recipient as attribution sees it: mailed recipients from
-// when SES accepted the e-mail (or, in doubt, from their claim), the
-// holdout from its selection. ok is false for recipients who were never
-// in the experiment (skipped, failed, still queued, dry runs).
+// Contact is the recipient as attribution sees it: in its group as
+// assigned, from its selection, whatever became of its e-mail (intention
+// to treat: a skipped, failed or still queued recipient stays in the
+// mailed group). ok is false for a dry run's recipients, who are in no
+// experiment.
 func (r Recipient) Contact() (c Contact, ok bool) {
-	c = Contact{CustomerID: r.CustomerID, Group: r.Group, Coupon: r.Coupon}
-	switch r.State {
-	case StateHeldOut:
-		c.At = r.SelectedAt
-	case StateSent:
-		c.At = r.SentAt
-	case StateInDoubt:
-		c.At = r.ClaimedAt
-	default:
+	if r.State == StateDryRun {
 		return Contact{}, false
 	}
-	return c, true
+	return Contact{CustomerID: r.CustomerID, Group: r.Group, At: r.SelectedAt, Coupon: r.Coupon}, true
 }
 
 // Change is a conditional change of one recipient: applied only when the

@@ -45,18 +45,20 @@ func PurchasesOf(sum customer.Summary) []Purchase {
 //     Unsubscribed count the recipients having that event. Kinds counts
 //     every recipient by Kind, Offers the mailed group's by Percent ("0",
 //     "10", …).
-//   - The experiment compares the recipients who were in it
-//     (Recipient.Contact): MailedGroup those of the mailed group that SES
-//     accepted (sent) or may have (in_doubt, from their claim), and
-//     HoldoutGroup the held-out ones, from their selection. Queued,
-//     sending, failed, skipped and dry-run recipients are in neither. Each
-//     customer's purchases at or before now are attributed with
-//     Attribute and c's attribution window.
+//   - The experiment compares the groups as assigned (intention to treat,
+//     Recipient.Contact): MailedGroup is every recipient of the mailed
+//     group, whatever became of its e-mail (queued, sending, sent,
+//     in_doubt, failed or skipped), HoldoutGroup every held-out one, both
+//     from their selection (SelectedAt). A dry run's recipients are in
+//     neither: a dry run has no experiment. Each customer's purchases at or
+//     before now are attributed with Attribute and c's attribution window.
 //   - A purchase carrying the recipient's coupon without a discount amount
 //     gets an estimate: round(Revenue × p / (100 − p)) for the recipient's
 //     Percent p, since Revenue is net of the discount.
 //   - Uplift is the mailed minus the holdout conversion rate with its
-//     Newcombe interval (undefined when either group is empty).
+//     Newcombe interval (undefined when either group is empty): the effect
+//     of the campaign as run, undelivered e-mails included; the delivery
+//     counts above say how much of the mailed group the e-mail reached.
 //     IncrementalRevenue is the mailed group's revenue minus its customers
 //     times the holdout's revenue per customer, rounded to the nearest
 //     minor unit, when both groups have customers (else 0); DiscountCost

@@ -94,44 +94,56 @@ func TestMeasureExperiment(t *testing.T) {
 			mailed: group(1, 1, 1, 9000, 1, 1000), holdout: group(1, 0, 0, 0, 0, 0), incremental: 9000, discount: 1000,
 		},
 		{
-			name:       "a purchase before the contact does not count",
+			// Both groups count from the selection (runAt): an order a
+			// minute before it never counts, coupon or not.
+			name:       "a purchase before the selection does not count",
 			recipients: []Recipient{sent("a", 10, "WB-AAAA-BBBB"), held("h")},
 			purchases: map[string][]Purchase{
-				"a": {buy("a1", sentAt.Add(-time.Minute), 9000, 1000, "WB-AAAA-BBBB")},
+				"a": {buy("a1", runAt.Add(-time.Minute), 9000, 1000, "WB-AAAA-BBBB")},
 				"h": {buy("h1", runAt.Add(-time.Second), 3000, 0)},
 			},
 			mailed: group(1, 0, 0, 0, 0, 0), holdout: group(1, 0, 0, 0, 0, 0),
 		},
 		{
-			// a's claim was at +2 h: its order at +3 h counts; b's claim
-			// was at +4 h: its order at +3 h does not.
-			name: "in doubt counts as mailed from the claim",
+			// Selected at runAt; a was sent at +1 h, b and c claimed at
+			// +2 h and +4 h and left in doubt. Their orders at +30 min and
+			// +3 h all count: the contact is the selection, not the send
+			// or the claim. 2500 + 2500 + 1000 − 3 × 0.
+			name: "the mailed group counts from the selection, not the send",
 			recipients: []Recipient{
-				in(sent("a", 0, ""), StateInDoubt, runAt.Add(2*time.Hour)),
-				in(sent("b", 0, ""), StateInDoubt, runAt.Add(4*time.Hour)),
+				sent("a", 0, ""),
+				in(sent("b", 0, ""), StateInDoubt, runAt.Add(2*time.Hour)),
+				in(sent("c", 0, ""), StateInDoubt, runAt.Add(4*time.Hour)),
 				held("h"),
 			},
 			purchases: map[string][]Purchase{
-				"a": {buy("a1", runAt.Add(3*time.Hour), 2500, 0)},
+				"a": {buy("a1", runAt.Add(30*time.Minute), 2500, 0)},
 				"b": {buy("b1", runAt.Add(3*time.Hour), 2500, 0)},
+				"c": {buy("c1", runAt.Add(3*time.Hour), 1000, 0)},
 			},
-			mailed: group(2, 1, 1, 2500, 0, 0), holdout: group(1, 0, 0, 0, 0, 0), incremental: 2500,
+			mailed: group(3, 3, 3, 6000, 0, 0), holdout: group(1, 0, 0, 0, 0, 0), incremental: 6000,
 		},
 		{
-			name: "skipped, failed, queued and sending recipients are not in the experiment",
+			// Intention to treat: the mailed group is everyone assigned to
+			// it. q never bought; s, f and k bought 100, 200 and 300 (k
+			// with the coupon it was never sent). Mailed: 3 of 4 for
+			// 600.00; holdout: 1 of 2 for 100, 50 per customer.
+			// Incremental: 600 − 4 × 50 = 400; k's coupon took 30.
+			name: "skipped, failed, queued and sending recipients stay in the mailed group",
 			recipients: []Recipient{
 				in(sent("q", 0, ""), StateQueued, time.Time{}),
 				in(sent("s", 0, ""), StateSending, runAt),
 				in(sent("f", 0, ""), StateFailed, runAt),
-				in(sent("k", 0, ""), StateSkipped, time.Time{}),
-				held("h"),
+				in(sent("k", 10, "WB-KKKK-KKKK"), StateSkipped, time.Time{}),
+				held("h1"), held("h2"),
 			},
 			purchases: map[string][]Purchase{
-				"q": {buy("q1", runAt.Add(day), 100, 0)}, "s": {buy("s1", runAt.Add(day), 100, 0)},
-				"f": {buy("f1", runAt.Add(day), 100, 0)}, "k": {buy("k1", runAt.Add(day), 100, 0)},
-				"h": {buy("h1", runAt.Add(day), 100, 0)},
+				"s":  {buy("s1", runAt.Add(day), 100, 0)},
+				"f":  {buy("f1", runAt.Add(day), 200, 0)},
+				"k":  {buy("k1", runAt.Add(day), 300, 30, "WB-KKKK-KKKK")},
+				"h1": {buy("h1", runAt.Add(day), 100, 0)},
 			},
-			mailed: group(0, 0, 0, 0, 0, 0), holdout: group(1, 1, 1, 100, 0, 0),
+			mailed: group(4, 3, 3, 600, 1, 30), holdout: group(2, 1, 1, 100, 0, 0), incremental: 400, discount: 30,
 		},
 		{
 			name:       "no holdout",
@@ -235,9 +247,9 @@ func TestMeasureCounts(t *testing.T) {
 		Delivered: 3, Bounced: 1, Complained: 1, Unsubscribed: 1,
 		Kinds:        map[Kind]int{KindWinback: 9, KindReplenishment: 3},
 		Offers:       map[string]int{"0": 2, "10": 5, "15": 1, "20": 1},
-		MailedGroup:  group(5, 0, 0, 0, 0, 0),
+		MailedGroup:  group(9, 0, 0, 0, 0, 0),
 		HoldoutGroup: group(3, 0, 0, 0, 0, 0),
-		Uplift:       Uplift(0, 5, 0, 3),
+		Uplift:       Uplift(0, 9, 0, 3),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("report\n got %+v\nwant %+v", got, want)
@@ -253,14 +265,25 @@ func TestMeasureEmptyAndDryRun(t *testing.T) {
 		t.Errorf("empty campaign: %+v", empty)
 	}
 
+	// A dry run has no experiment: its recipients, mailed group and
+	// holdout alike, are counted but attributed to neither group, however
+	// they bought.
 	dry := measuredOne
 	dry.ID, dry.DryRun = ID(measuredOne.AsOf, true), true
 	recipients := []Recipient{in(sent("a", 10, "WB-AAAA-AAAA"), StateDryRun, time.Time{}), held("h")}
 	recipients[1].State = StateDryRun
-	r := Measure(dry, recipients, map[string][]Purchase{"a": {buy("a1", runAt.Add(day), 100, 0)}}, "EUR", measureNow)
-	if r.CampaignID != dry.ID || r.States[StateDryRun] != 1 || r.Holdout != 1 || r.Mailed != 0 ||
-		r.MailedGroup.Customers != 0 || r.HoldoutGroup.Customers != 0 || r.Uplift.Defined {
-		t.Errorf("dry run: %+v", r)
+	purchases := map[string][]Purchase{
+		"a": {buy("a1", runAt.Add(day), 100, 10, "WB-AAAA-AAAA")},
+		"h": {buy("h1", runAt.Add(day), 100, 0)},
+	}
+	r := Measure(dry, recipients, purchases, "EUR", measureNow)
+	if r.CampaignID != dry.ID || r.Selected != 2 || r.States[StateDryRun] != 1 || r.Holdout != 1 || r.Mailed != 0 {
+		t.Errorf("dry run counts: %+v", r)
+	}
+	if r.MailedGroup != (GroupResult{}) || r.HoldoutGroup != (GroupResult{}) || r.Uplift.Defined ||
+		r.IncrementalRevenue != 0 || r.DiscountCost != 0 {
+		t.Errorf("dry run has an experiment: mailed %+v, holdout %+v, uplift %+v, incremental %d, discount %d",
+			r.MailedGroup, r.HoldoutGroup, r.Uplift, r.IncrementalRevenue, r.DiscountCost)
 	}
 }
 
@@ -298,13 +321,18 @@ func TestEstimatedDiscount(t *testing.T) {
 	}
 }
 
-// TestMeasureCountsAddUp checks, over random campaigns, that the counts
-// are consistent whatever the states, events and purchases.
+// TestMeasureCountsAddUp checks, over random campaigns (every tenth a dry
+// run), that the counts are consistent whatever the states, events and
+// purchases, and that the experiment is every recipient as assigned.
 func TestMeasureCountsAddUp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 2026))
 	states := []State{StateQueued, StateSending, StateSent, StateInDoubt, StateFailed, StateSkipped}
 	events := []string{EventSent, EventDelivered, EventBounced, EventComplained, EventUnsubscribed}
 	for run := range 500 {
+		c, dry := measuredOne, run%10 == 0
+		if dry {
+			c.ID, c.DryRun = ID(c.AsOf, true), true
+		}
 		var recipients []Recipient
 		purchases := map[string][]Purchase{}
 		for i := range rng.IntN(60) {
@@ -325,6 +353,9 @@ func TestMeasureCountsAddUp(t *testing.T) {
 					}
 				}
 			}
+			if dry {
+				r.State, r.Events = StateDryRun, nil
+			}
 			for j := range rng.IntN(4) {
 				var codes []string
 				if rng.IntN(3) == 0 {
@@ -335,7 +366,7 @@ func TestMeasureCountsAddUp(t *testing.T) {
 			}
 			recipients = append(recipients, r)
 		}
-		r := Measure(measuredOne, recipients, purchases, "EUR", measureNow)
+		r := Measure(c, recipients, purchases, "EUR", measureNow)
 		sum := func(m map[State]int) (n int) {
 			for _, v := range m {
 				n += v
@@ -353,12 +384,16 @@ func TestMeasureCountsAddUp(t *testing.T) {
 		switch {
 		case sum(r.States)+r.Holdout != r.Selected || r.Selected != len(recipients):
 			t.Fatalf("run %d: states %v + holdout %d != selected %d", run, r.States, r.Holdout, r.Selected)
-		case r.Mailed+r.Queued+r.Failed+r.Skipped != sum(r.States):
+		case dry && (r.States[StateDryRun] != sum(r.States) || r.Mailed+r.Queued+r.Failed+r.Skipped != 0):
+			t.Fatalf("run %d (dry): mailed %d, queued %d, failed %d, skipped %d; states %v", run, r.Mailed, r.Queued, r.Failed, r.Skipped, r.States)
+		case !dry && r.Mailed+r.Queued+r.Failed+r.Skipped != sum(r.States):
 			t.Fatalf("run %d: mailed %d, queued %d, failed %d, skipped %d; states %v", run, r.Mailed, r.Queued, r.Failed, r.Skipped, r.States)
 		case kinds != r.Selected || offers != r.Selected-r.Holdout:
 			t.Fatalf("run %d: kinds %v, offers %v", run, r.Kinds, r.Offers)
-		case m.Customers != r.Mailed || h.Customers != r.Holdout:
-			t.Fatalf("run %d: experiment of %d mailed and %d held out; mailed %d, holdout %d", run, m.Customers, h.Customers, r.Mailed, r.Holdout)
+		case dry && (m != GroupResult{} || h != GroupResult{}):
+			t.Fatalf("run %d: a dry run has an experiment: %+v, %+v", run, m, h)
+		case !dry && (m.Customers != r.Selected-r.Holdout || h.Customers != r.Holdout):
+			t.Fatalf("run %d: experiment of %d mailed and %d held out; selected %d, holdout %d", run, m.Customers, h.Customers, r.Selected, r.Holdout)
 		case m.Converted > m.Customers || h.Converted > h.Customers || m.Converted > m.Orders || m.Redeemed > m.Orders || h.Redeemed != 0:
 			t.Fatalf("run %d: groups %+v, %+v", run, m, h)
 		case r.Delivered > r.Selected || r.Bounced > r.Selected || r.Complained > r.Selected || r.Unsubscribed > r.Selected:

@@ -36,14 +36,15 @@ type Report struct {
 	// Offers counts the mailed group's offers by percent ("0", "10", …).
 	Offers map[string]int `json:"offers"`
 
-	// MailedGroup and HoldoutGroup are the experiment's two sides: the
-	// mailed group counts recipients SES accepted (sent or in doubt), the
-	// holdout every held-out recipient.
+	// MailedGroup and HoldoutGroup are the experiment's two sides as
+	// assigned (intention to treat): every recipient of the mailed group,
+	// whatever became of its e-mail, and every held-out one; both empty
+	// for a dry run.
 	MailedGroup  GroupResult `json:"mailed_group"`
 	HoldoutGroup GroupResult `json:"holdout_group"`
 	// Uplift is the mailed minus the holdout conversion rate with its 95%
 	// interval (Newcombe's hybrid score method); undefined without a
-	// holdout or without mail.
+	// holdout, without a mailed group or for a dry run.
 	Uplift Interval `json:"uplift"`
 	// IncrementalRevenue is the mailed group's revenue minus what it would
 	// have spent at the holdout's revenue per customer (0 when undefined).

@@ -17,6 +17,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/httpapi"
@@ -398,8 +400,14 @@ func decodeCursor(c string, shards int) (scores.Pos, error) {
 		return scores.Pos{}, errors.New("not a cursor")
 	}
 	var p scores.Pos
-	if json.Unmarshal(v[0], &p.Shard) != nil || json.Unmarshal(v[1], &p.CustomerID) != nil ||
-		p.Shard < 0 || p.Shard >= shards {
+	// A customer id is "" (the start of a shard) or what ingestion accepts (at most MaxIDLength
+	// characters, no "/"): anything else never came from encodeCursor, and
+	// DynamoDB would refuse an overlong key with an error that looks
+	// transient.
+	if string(v[0]) == "null" || string(v[1]) == "null" ||
+		json.Unmarshal(v[0], &p.Shard) != nil || json.Unmarshal(v[1], &p.CustomerID) != nil ||
+		p.Shard < 0 || p.Shard >= shards ||
+		utf8.RuneCountInString(p.CustomerID) > order.MaxIDLength || strings.Contains(p.CustomerID, "/") {
 		return scores.Pos{}, errors.New("not a cursor")
 	}
 	return p, nil

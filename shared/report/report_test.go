@@ -207,6 +207,9 @@ func TestBadQueryParametersAreNamed(t *testing.T) {
 		"/v1/customers?limit=ten":              "limit",
 		"/v1/customers?cursor=not-a-cursor":    "cursor",
 		"/v1/customers?cursor=Wzk5LCJ4Il0":     "cursor", // [99,"x"]: a shard the shop does not have
+		"/v1/customers?cursor=W251bGwsbnVsbF0": "cursor", // [null,null]
+		"/v1/customers?cursor=WzAsImEvYiJd":    "cursor", // [0,"a/b"]: no customer id has a "/"
+		"/v1/customers?cursor=WzAsInh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eCJd": "cursor", // a 129-character id
 		"/v1/customers?segement=at_risk":       "segement",
 		"/v1/customers?limit=5&limit=6":        "limit",
 		"/v1/report?days=0":                    "days",

@@ -71,6 +71,7 @@ const (
 	attrEvents       = "events"
 	attrLastContact  = "last_contacted_at"
 	attrCampaignID   = "campaign_id"
+	attrSendID       = "send_id"
 	attrTxn          = "txn"
 )
 
@@ -501,9 +502,11 @@ func inValues[V ~string](name string, values []V) expression.ConditionBuilder {
 }
 
 // AddRecipient records a recipient of a campaign in one transaction with
-// what it reserves: its coupon code (unique within the shop) and, unless
-// it is a dry run's, the customer's contact for the frequency cap, which
-// must be absent, older than capSince, or already this campaign's.
+// what it reserves: its coupon code (unique within the shop) and the
+// customer's contact for the frequency cap, which must be absent, older
+// than capSince, or already this campaign's. A dry run's recipient
+// (campaign.StateDryRun) reserves neither: it keeps its code, for previews,
+// but the code stays free for real recipients.
 //
 // created is true when everything was written, false when the recipient
 // was already recorded (a resumed run; nothing is written). Otherwise
@@ -555,11 +558,11 @@ func (s *Store) AddRecipient(ctx context.Context, sh shop.Shop, r campaign.Recip
 				return i >= 0 && i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed"
 			}
 			couponAt, contactAt := -1, -1
-			if r.Coupon != "" {
-				couponAt = 1
-			}
-			if r.State != campaign.StateDryRun {
+			if reserves(r) {
 				contactAt = len(items) - 1
+				if r.Coupon != "" {
+					couponAt = 1
+				}
 			}
 			switch {
 			case failed(0):
@@ -595,8 +598,8 @@ func (s *Store) AddRecipient(ctx context.Context, sh shop.Shop, r campaign.Recip
 	return false, fmt.Errorf("add recipient %s of campaign %s: %w", r.SendID, r.CampaignID, ErrContention)
 }
 
-// recipientItems are AddRecipient's writes: the recipient, its coupon
-// (when it has one), its contact (unless it is a dry run's), in this
+// recipientItems are AddRecipient's writes: the recipient and, unless it
+// is a dry run's, its coupon (when it has one) and its contact, in this
 // order (the order of the cancellation reasons).
 func (s *Store) recipientItems(sh shop.Shop, r campaign.Recipient, capSince time.Time, token string) ([]types.TransactWriteItem, error) {
 	notExists := expression.AttributeNotExists(expression.Name(attrPK))
@@ -610,6 +613,9 @@ func (s *Store) recipientItems(sh shop.Shop, r campaign.Recipient, capSince time
 	}
 	put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	items := []types.TransactWriteItem{{Put: put}}
+	if !reserves(r) {
+		return items, nil
+	}
 	if r.Coupon != "" {
 		item, err := attributevalue.MarshalMap(couponRecord{
 			PK: couponPK(sh.ID, r.Coupon), SK: skCoupon, Type: "coupon",
@@ -624,25 +630,25 @@ func (s *Store) recipientItems(sh shop.Shop, r campaign.Recipient, capSince time
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
-	if r.State != campaign.StateDryRun {
-		item, err := attributevalue.MarshalMap(contactRecord{
-			PK: contactPK(sh, r.CustomerID), SK: contactSK(r.CustomerID), Type: "contact",
-			CustomerID: r.CustomerID, LastContactedAt: formatSortable(r.SelectedAt), CampaignID: r.CampaignID,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("encode contact of %s: %w", r.SendID, err)
-		}
-		cond := expression.Or(notExists,
-			expression.Name(attrLastContact).LessThan(expression.Value(formatSortable(capSince))),
-			expression.Name(attrCampaignID).Equal(expression.Value(r.CampaignID)))
-		put, err := s.conditionalPut(item, cond)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, types.TransactWriteItem{Put: put})
+	contact, err := attributevalue.MarshalMap(contactRecord{
+		PK: contactPK(sh, r.CustomerID), SK: contactSK(r.CustomerID), Type: "contact",
+		CustomerID: r.CustomerID, LastContactedAt: formatSortable(r.SelectedAt), CampaignID: r.CampaignID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode contact of %s: %w", r.SendID, err)
 	}
-	return items, nil
+	cond := expression.Or(notExists,
+		expression.Name(attrLastContact).LessThan(expression.Value(formatSortable(capSince))),
+		expression.Name(attrCampaignID).Equal(expression.Value(r.CampaignID)))
+	if put, err = s.conditionalPut(contact, cond); err != nil {
+		return nil, err
+	}
+	return append(items, types.TransactWriteItem{Put: put}), nil
 }
+
+// reserves reports whether recording r reserves its coupon code and the
+// customer's contact: a dry run's recipient reserves nothing.
+func reserves(r campaign.Recipient) bool { return r.State != campaign.StateDryRun }
 
 // ownRecipient answers AddRecipient when the recipient is stored already:
 // created when it was written by one of this call's transactions (whose

@@ -129,7 +129,8 @@ const maxEraseCampaigns = 1000
 
 // campaignTrail is the deletion of what campaigns keep of a customer: the
 // contact item, and in each campaign the recipient (found by its send id)
-// and its coupon.
+// and its coupon (a dry run's only if the code's item is the recipient's,
+// deleted at once).
 func (s *Store) campaignTrail(ctx context.Context, sh shop.Shop, customerID string, campaigns []campaign.Campaign, u *Usage) ([]types.WriteRequest, error) {
 	del := func(key map[string]types.AttributeValue) types.WriteRequest {
 		return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key}}
@@ -153,12 +154,41 @@ func (s *Store) campaignTrail(ctx context.Context, sh shop.Shop, customerID stri
 				return nil, err
 			}
 			reqs = append(reqs, del(itemKey(rec.PK, rec.SK)))
-			if rec.Coupon != "" {
+			switch {
+			case rec.Coupon == "":
+			case rec.State == string(campaign.StateDryRun):
+				// A dry run reserves no code, and a real recipient may
+				// hold it since: delete its item only if it is this
+				// recipient's (recorded before dry runs stopped
+				// reserving).
+				if err := s.deleteOwnCoupon(ctx, sh.ID, rec.Coupon, rec.SendID); err != nil {
+					return nil, err
+				}
+			default:
 				reqs = append(reqs, del(itemKey(couponPK(sh.ID, rec.Coupon), skCoupon)))
 			}
 		}
 	}
 	return reqs, nil
+}
+
+// deleteOwnCoupon deletes the item of a coupon code of the shop if it is
+// the recipient's with this send id, and leaves it otherwise.
+func (s *Store) deleteOwnCoupon(ctx context.Context, shopID, code, sendID string) error {
+	del, err := s.conditionalDelete(itemKey(couponPK(shopID, code), skCoupon),
+		expression.Name(attrSendID).Equal(expression.Value(sendID)))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: del.TableName, Key: del.Key, ConditionExpression: del.ConditionExpression,
+		ExpressionAttributeNames: del.ExpressionAttributeNames, ExpressionAttributeValues: del.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("delete coupon of %s: %w", sendID, err)
+	}
+	return nil
 }
 
 // eraseParallel bounds the BatchWriteItem calls one erasure runs at once:

@@ -99,7 +99,8 @@ func suppressedPK(shopID string) string { return "SHOP#" + shopID + "#SUPPRESSED
 // first hex digit of their send id (campaign.Bucket), so that the sender's
 // claims and the feedback's updates of one large campaign do not heat one
 // partition. A coupon item per code makes codes unique within a shop (and
-// tells attribution whose a redeemed code is). A customer's last contact
+// tells attribution whose a redeemed code is); a dry run's recipients
+// write none, so their codes (previews) stay free. A customer's last contact
 // by any campaign sits in its shard partition beside its summary
 // (CONTACT# sorts before CUST#), where the frequency cap is checked in the
 // same transaction that records the recipient.

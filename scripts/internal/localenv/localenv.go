@@ -115,14 +115,9 @@ func CreateTable(ctx context.Context) error {
 	return nil
 }
 
-// MayCreateTable reports whether a missing table may be created without
-// being asked to: when endpoint is on this machine (localhost or a
-// loopback address: an emulator), or when createTable (the value of
-// WINBACK_CREATE_TABLE) is "1" or "true". An empty endpoint is real AWS.
-func MayCreateTable(endpoint, createTable string) bool {
-	if ok, err := strconv.ParseBool(createTable); err == nil && ok {
-		return true
-	}
+// Local reports whether endpoint is on this machine (localhost or a
+// loopback address: an emulator); an empty endpoint is real AWS.
+func Local(endpoint string) bool {
 	if endpoint == "" {
 		return false
 	}
@@ -139,6 +134,17 @@ func MayCreateTable(endpoint, createTable string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// MayCreateTable reports whether a missing table may be created without
+// being asked to: when endpoint is on this machine (localhost or a
+// loopback address: an emulator), or when createTable (the value of
+// WINBACK_CREATE_TABLE) is "1" or "true". An empty endpoint is real AWS.
+func MayCreateTable(endpoint, createTable string) bool {
+	if ok, err := strconv.ParseBool(createTable); err == nil && ok {
+		return true
+	}
+	return Local(endpoint)
 }
 
 // where names the DynamoDB endpoint for messages.

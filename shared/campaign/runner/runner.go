@@ -230,7 +230,7 @@ func (r *Runner) Run(ctx context.Context, shopID, asOf string, opt Options) (Res
 
 	// A campaign begun by an earlier run that died while selecting: its
 	// recorded recipients may not all have been queued.
-	resumed := c.CreatedAt.Unix() != now.Unix() || len(c.Shards) > 0
+	resumed := !c.CreatedAt.Equal(now) || len(c.Shards) > 0
 	if c.Status == campaign.StatusSelecting {
 		if err := r.selectAll(ctx, sh, c, now, opt, &res, log); err != nil {
 			return res, err
@@ -362,7 +362,7 @@ func (r *Runner) selectShard(ctx context.Context, sh shop.Shop, c campaign.Campa
 	slices.Sort(ids)
 
 	today := now.In(sh.Location())
-	capSince := time.Time{}
+	capSince := noCap
 	if d := c.Settings.FrequencyCapDays; d > 0 {
 		capSince = now.Add(-time.Duration(d) * 24 * time.Hour)
 	}
@@ -460,6 +460,10 @@ func (r *Runner) recipient(sh shop.Shop, c campaign.Campaign, customerID string,
 	}
 	return rec, nil
 }
+
+// noCap is the frequency cap's start when the cap is off (0 days): every
+// earlier contact is before it, so none holds a customer back.
+var noCap = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // maxCouponDraws bounds the draws for one recipient's coupon: with 2^40
 // codes, a second clash in a row is already a one-in-10^6 event for a shop
@@ -559,38 +563,83 @@ func (r *Runner) Measure(ctx context.Context, shopID, campaignID string) (campai
 // still move its figures for a while.
 const remeasureDays = 7
 
+// resumeDays is how long after its as-of day a campaign is still resumed
+// by the nightly step (a paused one, or queued recipients whose messages
+// were lost or dead-lettered after repeated throttling): the sender skips
+// a recipient selected longer ago than sender.MaxSendDelay anyway.
+const resumeDays = 3
+
 // Nightly is the nightly job's campaign step for a shop whose night is
-// done (stages.Campaigns): it runs the campaign of asOf when the shop has
-// a sender address (without one, campaigns are off and nothing happens),
-// then measures the shop's campaigns whose attribution window, plus a
-// week, is still open.
+// done (stages.Campaigns):
+//
+//   - it runs the campaign of asOf when the shop has a sender address
+//     (without one, campaigns are off) and asOf is recent: a backfill or a
+//     forced rerun of an old day scores it but never mails anybody;
+//   - it resumes the shop's campaigns of the last few days: a paused one
+//     goes back to sending, and the recipients still queued are queued
+//     again (a message delivered twice is harmless);
+//   - it measures the campaigns whose attribution window, plus a week, is
+//     still open.
 func (r *Runner) Nightly(ctx context.Context, shopID, asOf string) error {
+	day, err := time.Parse(time.DateOnly, asOf)
+	if err != nil {
+		return fmt.Errorf("campaign of shop %s: as-of %q is not a YYYY-MM-DD day", shopID, asOf)
+	}
 	cfg, err := r.Store.CampaignConfig(ctx, shopID)
 	if err != nil {
 		return fmt.Errorf("campaign of shop %s: read settings: %w", shopID, err)
 	}
 	log := r.log().With(slog.String("shop_id", shopID), slog.String("as_of", asOf))
-	if cfg.Settings.From == "" {
+	recent := r.now().Sub(day) < resumeDays*24*time.Hour
+	switch {
+	case cfg.Settings.From == "":
 		log.InfoContext(ctx, "campaigns are off: the shop has no sender address", slog.String("outcome", "skipped"))
-	} else if _, err := r.Run(ctx, shopID, asOf, Options{}); err != nil {
-		return err
+	case !recent:
+		log.InfoContext(ctx, "no campaign for a past day (a backfill or a forced rerun)", slog.String("outcome", "skipped"))
+	default:
+		if _, err := r.Run(ctx, shopID, asOf, Options{}); err != nil {
+			return err
+		}
 	}
 	cs, err := r.Store.Campaigns(ctx, shopID, 60)
 	if err != nil {
 		return fmt.Errorf("campaigns of shop %s: %w", shopID, err)
 	}
-	day, _ := time.Parse(time.DateOnly, asOf)
 	for _, c := range cs {
 		cday, err := time.Parse(time.DateOnly, c.AsOf)
-		if err != nil || c.DryRun || c.ID == asOf {
-			continue // today's was measured by Run
+		if err != nil || c.DryRun || c.ID == asOf && recent {
+			continue // today's was run and measured by Run
 		}
-		if day.Sub(cday) > time.Duration(c.Settings.AttributionWindowDays+remeasureDays)*24*time.Hour {
+		age := day.Sub(cday)
+		if age > time.Duration(c.Settings.AttributionWindowDays+remeasureDays)*24*time.Hour {
 			continue
+		}
+		if cfg.Settings.From != "" && r.now().Sub(cday) < resumeDays*24*time.Hour {
+			if err := r.resume(ctx, c, log); err != nil {
+				return err
+			}
 		}
 		if _, err := r.Measure(ctx, shopID, c.ID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// resume puts a paused campaign back to sending and queues its still
+// queued recipients again.
+func (r *Runner) resume(ctx context.Context, c campaign.Campaign, log *slog.Logger) error {
+	if c.Status == campaign.StatusPaused {
+		log.InfoContext(ctx, "resuming a paused campaign", slog.String("campaign_id", c.ID), slog.String("paused_reason", c.PausedReason))
+		var err error
+		c, err = r.Store.SetCampaignStatus(ctx, c.ShopID, c.ID, []campaign.Status{campaign.StatusPaused}, campaign.StatusSending, "")
+		if err != nil && !errors.Is(err, campaign.ErrStateChanged) {
+			return fmt.Errorf("campaign %s of shop %s: resume: %w", c.ID, c.ShopID, err)
+		}
+	}
+	if c.Status != campaign.StatusSending || r.Queue == nil {
+		return nil
+	}
+	var res Result
+	return r.requeue(ctx, c, &res)
 }

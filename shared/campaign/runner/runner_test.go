@@ -461,3 +461,87 @@ type notDone struct{ doneStore }
 func (n notDone) Run(ctx context.Context, shopID, day string) (scores.Run, error) {
 	return n.doneStore.Store.Run(ctx, shopID, day)
 }
+
+// TestNoFrequencyCap: with the cap off (0 days), a customer contacted by
+// one campaign can be selected by the next day's.
+func TestNoFrequencyCap(t *testing.T) {
+	f := newFixture(t, 20)
+	ctx := context.Background()
+	cfg, _ := f.st.CampaignConfig(ctx, f.sh.ID)
+	cfg.Settings.FrequencyCapDays = 0
+	if err := f.st.PutCampaignConfig(ctx, f.sh.ID, cfg); err != nil {
+		t.Fatal(err)
+	}
+	first, err := f.runner(now).Run(ctx, f.sh.ID, asOf, runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.runner(now.Add(24*time.Hour)).Run(ctx, f.sh.ID, "2025-05-01", runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := second.Mailed+second.Holdout, first.Mailed+first.Holdout; got != want || second.Reasons[campaign.ReasonFrequencyCap] != 0 {
+		t.Fatalf("next day without a cap: %d selected (%v), want %d", got, second.Reasons, want)
+	}
+}
+
+// TestNightly: the nightly step runs the day's campaign, never one of a
+// past day (a backfill), resumes a paused recent campaign and queues its
+// queued recipients again; without a sender address it runs nothing.
+func TestNightly(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 30)
+	at := now
+	r := f.runner(at)
+	r.Now = func() time.Time { return at }
+	if err := r.Nightly(ctx, f.sh.ID, asOf); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.st.Campaign(ctx, f.sh.ID, asOf)
+	if err != nil || c.Status != campaign.StatusSending || c.Report == nil {
+		t.Fatalf("after the nightly step: %+v, %v", c, err)
+	}
+	queued := len(f.q.sendIDs())
+
+	// SES paused the sending; the next night resumes the campaign.
+	if _, err := f.st.SetCampaignStatus(ctx, f.sh.ID, asOf, nil, campaign.StatusPaused, "SendingPausedException"); err != nil {
+		t.Fatal(err)
+	}
+	at = now.Add(24 * time.Hour)
+	before := len(f.q.bodies)
+	if err := r.Nightly(ctx, f.sh.ID, "2025-05-01"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = f.st.Campaign(ctx, f.sh.ID, asOf)
+	if c.Status != campaign.StatusSending || c.PausedReason != "" {
+		t.Errorf("the paused campaign was not resumed: %+v", c)
+	}
+	if again := len(f.q.bodies) - before; again != queued {
+		t.Errorf("resuming queued %d messages, want the %d queued recipients", again, queued)
+	}
+
+	// A backfill of an old day scores it, and mails nobody.
+	at = now.Add(40 * 24 * time.Hour)
+	before = len(f.q.bodies)
+	if err := r.Nightly(ctx, f.sh.ID, "2025-05-02"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Campaign(ctx, f.sh.ID, "2025-05-02"); !errors.Is(err, campaign.ErrNotFound) {
+		t.Errorf("a past day's nightly step began a campaign: %v", err)
+	}
+	if n := len(f.q.bodies) - before; n != 0 {
+		t.Errorf("a past day's nightly step queued %d messages", n)
+	}
+
+	// Without a sender address, campaigns are off.
+	g := newFixture(t, 5)
+	if err := g.st.PutCampaignConfig(ctx, g.sh.ID, campaign.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.runner(now).Nightly(ctx, g.sh.ID, asOf); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := g.st.Campaigns(ctx, g.sh.ID, 10); len(cs) != 0 || len(g.q.bodies) != 0 {
+		t.Errorf("campaigns off, yet %d campaign(s) and %d message(s)", len(cs), len(g.q.bodies))
+	}
+}

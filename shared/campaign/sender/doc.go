@@ -25,16 +25,21 @@
 //     message is acknowledged: the run that resumes the campaign queues
 //     it again. A campaign still selecting sends (the runner queues each
 //     shard's recipients as it records them).
-//  5. A customer who is erased, has no address, no longer accepts
-//     marketing or is suppressed for the shop is skipped (reasons erased,
-//     no_email, no_consent, suppressed).
+//  5. A recipient selected more than MaxSendDelay (72 h) ago, or a
+//     customer who is erased, has no address, no longer accepts
+//     marketing, placed a counted order after the selection or is
+//     suppressed for the shop is skipped (reasons stale, erased,
+//     no_email, no_consent, ordered_since_selected, suppressed).
 //  6. A shop without a valid sender address, an e-mail that cannot be
 //     rendered or signed, tags SES would refuse: the recipient fails
 //     with a reason naming what failed, the reason goes to the dead
 //     letters, and the message is acknowledged.
 //  7. The claim: queued → sending with a fresh claim id and time, in one
-//     conditional write. If the recipient changed meanwhile, rule 3
-//     applies to what it became.
+//     conditional write, taken only with 45 s of the invocation left
+//     (the claim, SendEmail's 30 s, the record's 10 s), checked after the
+//     rate limiter's wait; with less, nothing is claimed and the message
+//     is tried again. If the recipient changed meanwhile, rule 3 applies
+//     to what it became.
 //  8. One SendEmail call (never retried by the SDK) with exactly one
 //     List-Unsubscribe header (<https://…/v1/unsubscribe/TOKEN>) and
 //     List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), and
@@ -70,6 +75,6 @@
 // Work runs the records of a batch in parallel, up to Concurrency, paced
 // by one rate limiter (Rate e-mails per second per instance, halved on
 // throttling, restored step by step), and starts no record when less than
-// 30 s of the invocation remain. Logs carry the shop, campaign, send and
+// 45 s of the invocation remain. Logs carry the shop, campaign, send and
 // customer ids and the outcome, never an e-mail address.
 package sender

@@ -162,8 +162,8 @@ func TestUnknownOutcome(t *testing.T) {
 		if n := len(received(f.address(custID))); r.State != campaign.StateInDoubt || n != map[bool]int{true: 1}[accepted] {
 			t.Errorf("accepted %v: %s, %d received", accepted, r.State, n)
 		}
-		if c, ok := r.Contact(); !ok || !c.At.Equal(t0) {
-			t.Errorf("accepted %v: in doubt counts as contacted at the claim: %+v %v", accepted, c, ok)
+		if c, ok := r.Contact(); !ok || !c.At.Equal(r.SelectedAt) {
+			t.Errorf("accepted %v: in doubt is in the experiment from its selection: %+v %v", accepted, c, ok)
 		}
 	}
 }

@@ -52,8 +52,8 @@ type DeadLetters interface {
 type Outcome string
 
 // The outcomes. Handle returns an error exactly with OutcomeBusy,
-// OutcomeThrottled, OutcomeUnknown, OutcomeUnrecorded and OutcomeError:
-// the message must be delivered again.
+// OutcomeDeferred, OutcomeThrottled, OutcomeUnknown, OutcomeUnrecorded and
+// OutcomeError: the message must be delivered again.
 const (
 	// OutcomeSent: SES accepted the e-mail and the recipient is sent.
 	OutcomeSent Outcome = "sent"
@@ -85,6 +85,9 @@ const (
 
 	// OutcomeBusy: another sender holds the recipient's claim: retry.
 	OutcomeBusy Outcome = "busy"
+	// OutcomeDeferred: too little of the invocation is left to claim,
+	// send and record (sendBudget); nothing was claimed: retry.
+	OutcomeDeferred Outcome = "deferred"
 	// OutcomeThrottled: SES throttled; the claim is released: retry.
 	OutcomeThrottled Outcome = "throttled"
 	// OutcomeUnknown: SES may have accepted the e-mail; the claim is
@@ -104,7 +107,21 @@ const (
 	ReasonNoEmail    = "no_email"
 	ReasonNoConsent  = "no_consent"
 	ReasonSuppressed = "suppressed"
+	// ReasonStale: the recipient was selected more than MaxSendDelay ago.
+	ReasonStale = "stale"
+	// ReasonOrderedSinceSelected: the customer placed a counted order
+	// after the campaign selected them.
+	ReasonOrderedSinceSelected = "ordered_since_selected"
 )
+
+// MaxSendDelay is the longest a recipient may wait between selection and
+// sending; an older one is skipped (ReasonStale). A message redriven from
+// the dead letters or a campaign resumed days later would otherwise mail
+// an offer whose expiry was counted from the selection day, chosen on
+// scores that no longer hold. Within 72 h a 14-day coupon keeps most of
+// its validity (11 days at least) and the scores are at most three
+// nights old.
+const MaxSendDelay = 72 * time.Hour
 
 // ReasonAbandoned is the reason of a recipient found in doubt.
 const ReasonAbandoned = "claim abandoned; SES may have accepted it"
@@ -115,6 +132,10 @@ const MetricSendingPaused = "SendingPaused"
 
 // ErrBusy means another sender holds the recipient's claim.
 var ErrBusy = errors.New("recipient claimed by another sender")
+
+// ErrNoTime means too little of the invocation is left to claim, send and
+// record: the recipient was not claimed.
+var ErrNoTime = errors.New("too little of the invocation left to send")
 
 // Timing.
 const (
@@ -128,8 +149,17 @@ const (
 	// cacheTTL is how long a shop, its configuration and a sending
 	// campaign are reused; a paused campaign is always read again.
 	cacheTTL = 10 * time.Second
-	// reserve is the part of an invocation in which no record is begun.
-	reserve = 30 * time.Second
+	// claimMargin is what a claim needs besides SendEmail and its record:
+	// the claim's own write, and slack.
+	claimMargin = 5 * time.Second
+	// sendBudget is the part of the invocation a claim needs to end: the
+	// claim, one SendEmail and the record of SES's answer. No claim is
+	// taken with less left: Lambda would kill the invocation mid-send and
+	// leave the recipient in doubt.
+	sendBudget = claimMargin + sendTimeout + recordTimeout
+	// reserve is the part of an invocation in which no record is begun:
+	// one begun later could take no claim.
+	reserve = sendBudget
 	// maxRounds bounds how often one message follows a recipient that
 	// changed under it.
 	maxRounds = 4
@@ -249,8 +279,9 @@ func loopback(host string) bool {
 // Work is the send function's SQS handler. Records run in parallel, up to
 // Concurrency; each that must be delivered again (Handle's error, or a
 // dead letter that could not be written) is a batch item failure, never
-// the whole batch. Records not begun when less than 30 s of the
-// invocation remain are failures too, delivered again later.
+// the whole batch. Records not begun when less than 45 s of the
+// invocation remain (the time a claim needs to be sent and recorded) are
+// failures too, delivered again later.
 func (s *Sender) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	s.init()
 	n := s.Concurrency
@@ -293,6 +324,18 @@ func (s *Sender) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventR
 func nearDeadline(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
 	return ok && time.Until(d) < reserve
+}
+
+// noTime says why a claim may not be taken now, when less than sendBudget
+// of the invocation is left ("" when it may). The deadline is real time,
+// whatever the Sender's clock.
+func noTime(ctx context.Context) string {
+	d, ok := ctx.Deadline()
+	if left := time.Until(d); ok && left < sendBudget {
+		return fmt.Sprintf("%s of the invocation left, %s needed to claim, send and record",
+			left.Round(time.Millisecond), sendBudget)
+	}
+	return ""
 }
 
 // record handles one SQS record and reports whether it is done (to be
@@ -481,9 +524,20 @@ func (s *Sender) deliver(ctx context.Context, j *job) (Outcome, *campaign.Recipi
 		return out, next, err
 	}
 
-	// Pace before claiming, so that no claim waits for its turn.
+	// Pace before claiming, so that no claim waits for its turn; and claim
+	// only with time left to send and record, or the claim could be
+	// abandoned mid-send (in doubt for good). The limiter's wait can be
+	// long after throttling: check before it and after it.
+	if why := noTime(ctx); why != "" {
+		j.reason = why
+		return OutcomeDeferred, nil, fmt.Errorf("%w: %s", ErrNoTime, why)
+	}
 	if err := s.limit.wait(ctx); err != nil {
 		return OutcomeError, nil, err
+	}
+	if why := noTime(ctx); why != "" {
+		j.reason = why
+		return OutcomeDeferred, nil, fmt.Errorf("%w: %s", ErrNoTime, why)
 	}
 	j.claim = s.newClaim()
 	cur, err := s.change(ctx, j, campaign.Change{
@@ -542,8 +596,12 @@ func (s *Sender) deliver(ctx context.Context, j *job) (Outcome, *campaign.Recipi
 }
 
 // customer reads the recipient's customer and says why they may not be
-// mailed ("" if they may).
+// mailed now ("" if they may): what changed since the selection. The
+// checks that read nothing come before the reads they spare.
 func (s *Sender) customer(ctx context.Context, j *job) (customer.Summary, string, error) {
+	if s.now().Sub(j.r.SelectedAt) > MaxSendDelay {
+		return customer.Summary{}, ReasonStale, nil
+	}
 	sum, err := s.Store.Customer(ctx, j.sh, j.r.CustomerID)
 	switch {
 	case errors.Is(err, customer.ErrNotFound):
@@ -554,6 +612,8 @@ func (s *Sender) customer(ctx context.Context, j *job) (customer.Summary, string
 		return sum, ReasonNoEmail, nil
 	case !sum.AcceptsMarketing:
 		return sum, ReasonNoConsent, nil
+	case sum.LastPurchase.After(j.r.SelectedAt):
+		return sum, ReasonOrderedSinceSelected, nil
 	}
 	why, err := s.Store.Suppressed(ctx, j.sh, sum.Email)
 	if err != nil {

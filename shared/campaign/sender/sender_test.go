@@ -177,6 +177,27 @@ func TestRules(t *testing.T) {
 			}
 			return m
 		}, want: sender.OutcomeSkipped, state: campaign.StateSkipped, reason: sender.ReasonSuppressed},
+		{name: "selected just under MaxSendDelay ago is sent", setup: func(f *fixture) campaign.SendMessage {
+			return f.recipient(f.customer(nil), func(r *campaign.Recipient) { r.SelectedAt = t0.Add(-sender.MaxSendDelay + time.Second) })
+		}, want: sender.OutcomeSent, state: campaign.StateSent, emails: 1},
+		{name: "selected longer than MaxSendDelay ago: stale", setup: func(f *fixture) campaign.SendMessage {
+			return f.recipient(f.customer(nil), func(r *campaign.Recipient) { r.SelectedAt = t0.Add(-sender.MaxSendDelay - time.Second) })
+		}, want: sender.OutcomeSkipped, state: campaign.StateSkipped, reason: sender.ReasonStale},
+		{name: "ordered since selected", setup: func(f *fixture) campaign.SendMessage {
+			m, id := f.queued()
+			reorder(f, id, t0.Add(-30*time.Minute), order.StatusPaid)
+			return m
+		}, want: sender.OutcomeSkipped, state: campaign.StateSkipped, reason: sender.ReasonOrderedSinceSelected},
+		{name: "ordered just before selection is sent", setup: func(f *fixture) campaign.SendMessage {
+			m, id := f.queued()
+			reorder(f, id, t0.Add(-2*time.Hour), order.StatusPaid)
+			return m
+		}, want: sender.OutcomeSent, state: campaign.StateSent, emails: 1},
+		{name: "an order since selected that does not count is sent", setup: func(f *fixture) campaign.SendMessage {
+			m, id := f.queued()
+			reorder(f, id, t0.Add(-30*time.Minute), order.StatusCancelled)
+			return m
+		}, want: sender.OutcomeSent, state: campaign.StateSent, emails: 1},
 		{name: "no sender address", setup: func(f *fixture) campaign.SendMessage {
 			putConfig(f, func(c *campaign.Config) { c.Settings.From = "" })
 			m, _ := f.queued()
@@ -295,6 +316,22 @@ func settled(state campaign.State) func(f *fixture) campaign.SendMessage {
 		}
 		f.force(m, ch)
 		return m
+	}
+}
+
+// reorder stores another order of a customer of the fixture, created at
+// at, with the same profile.
+func reorder(f *fixture, customerID string, at time.Time, status order.Status) {
+	f.t.Helper()
+	o := order.Order{
+		ID: fmt.Sprintf("%s-o%d", customerID, at.Unix()), CreatedAt: at, UpdatedAt: at, Currency: "EUR", Total: 1000, Status: status,
+		Customer:  order.Customer{ID: customerID, Email: f.address(customerID), FirstName: "Ada", AcceptsMarketing: true},
+		Source:    order.SourceAPI,
+		LineItems: []order.LineItem{{SKU: "TEA", Title: "Green tea", Quantity: 1, Price: 1000}},
+	}
+	outs, _, err := f.st.PutOrders(context.Background(), f.sh, []order.Order{o}, "")
+	if err != nil || outs[0].Err != nil {
+		f.t.Fatalf("put order of %s: %v %v", customerID, err, outs)
 	}
 }
 

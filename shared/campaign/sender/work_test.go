@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/winback/winback/shared/campaign"
+	"github.com/winback/winback/shared/campaign/sender"
 	"github.com/winback/winback/shared/mail"
 	"github.com/winback/winback/shared/store/memstore"
 )
@@ -70,13 +71,18 @@ func TestWork(t *testing.T) {
 	}
 }
 
-// TestWorkNearDeadline: with less than 30 s left, no record is begun.
+// sendBudget is the sender's: a claim, one SendEmail (30 s) and its
+// record (10 s), with a 5 s margin.
+const sendBudget = 45 * time.Second
+
+// TestWorkNearDeadline: with less than a send's budget left, no record is
+// begun.
 func TestWorkNearDeadline(t *testing.T) {
 	f := newFixture(t, memstore.New())
 	a, _ := f.queued()
 	b, _ := f.queued()
 	mailer := &fakeMailer{}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), sendBudget-5*time.Second)
 	defer cancel()
 	resp, err := f.sender(mailer, &fakeDeadLetters{}, t0).Work(ctx, batch(a.Body(), b.Body()))
 	if err != nil || !slices.Equal(failures(resp), []string{"m0", "m1"}) {
@@ -85,6 +91,61 @@ func TestWorkNearDeadline(t *testing.T) {
 	if len(mailer.emails()) != 0 || f.get(a).State != campaign.StateQueued {
 		t.Error("a record was begun")
 	}
+}
+
+// TestHandleNearDeadline: a recipient is claimed only with a send's budget
+// left of the invocation, checked again after the rate limiter's wait;
+// otherwise the message is retried and the recipient stays queued,
+// unclaimed.
+func TestHandleNearDeadline(t *testing.T) {
+	deferred := func(t *testing.T, f *fixture, m campaign.SendMessage, mailer *fakeMailer, out sender.Outcome, err error) {
+		t.Helper()
+		if out != sender.OutcomeDeferred || !errors.Is(err, sender.ErrNoTime) {
+			t.Fatalf("Handle = %s, %v; want %s, %v", out, err, sender.OutcomeDeferred, sender.ErrNoTime)
+		}
+		if r := f.get(m); r.State != campaign.StateQueued || r.ClaimID != "" || !r.ClaimedAt.IsZero() {
+			t.Errorf("recipient %s, claim %q at %v: want queued, unclaimed", r.State, r.ClaimID, r.ClaimedAt)
+		}
+		if n := len(mailer.emails()); n != 0 {
+			t.Errorf("%d e-mails", n)
+		}
+	}
+
+	t.Run("too little left", func(t *testing.T) {
+		f := newFixture(t, memstore.New())
+		m, _ := f.queued()
+		mailer := &fakeMailer{}
+		s := f.sender(mailer, &fakeDeadLetters{}, t0)
+		ctx, cancel := context.WithTimeout(context.Background(), sendBudget-time.Second)
+		defer cancel()
+		out, err := s.Handle(ctx, m)
+		deferred(t, f, m, mailer, out, err)
+
+		// Delivered again to an invocation with time enough: sent.
+		ctx, cancel = context.WithTimeout(context.Background(), sendBudget+time.Minute)
+		defer cancel()
+		if out, err := s.Handle(ctx, m); out != sender.OutcomeSent || err != nil {
+			t.Fatalf("Handle again = %s, %v", out, err)
+		}
+	})
+
+	t.Run("too little left after the limiter's wait", func(t *testing.T) {
+		f := newFixture(t, memstore.New())
+		first, _ := f.queued()
+		m, _ := f.queued()
+		mailer := &fakeMailer{}
+		s := f.sender(mailer, &fakeDeadLetters{}, t0)
+		s.Rate = 4 // the first e-mail makes the next wait 250 ms
+		if out, err := s.Handle(context.Background(), first); out != sender.OutcomeSent || err != nil {
+			t.Fatalf("Handle first = %s, %v", out, err)
+		}
+		mailer.sent = nil
+		// Enough before the wait, not after it.
+		ctx, cancel := context.WithTimeout(context.Background(), sendBudget+100*time.Millisecond)
+		defer cancel()
+		out, err := s.Handle(ctx, m)
+		deferred(t, f, m, mailer, out, err)
+	})
 }
 
 // slowMailer holds each e-mail a while and records how many it held at

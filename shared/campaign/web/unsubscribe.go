@@ -161,8 +161,12 @@ func readOneClick(w http.ResponseWriter, r *http.Request) *httpapi.Problem {
 	if mt == "multipart/form-data" {
 		ok = multipartOneClick(string(body), params["boundary"])
 	} else {
-		form, err := url.ParseQuery(string(body))
-		ok = err == nil && slices.Contains(form[oneClickField], oneClickValue)
+		// Lenient where it cannot hurt: trailing line breaks or spaces and a
+		// malformed unrelated pair do not stop a one-click request (a mail
+		// provider that sends "List-Unsubscribe=One-Click\r\n" must not leave
+		// the customer subscribed); the field itself must be exact.
+		form, _ := url.ParseQuery(strings.TrimRight(string(body), " \t\r\n"))
+		ok = slices.Contains(form[oneClickField], oneClickValue)
 	}
 	if !ok {
 		return httpapi.NewProblem(http.StatusBadRequest, "the body must be the form List-Unsubscribe=One-Click")

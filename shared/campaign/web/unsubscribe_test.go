@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -151,7 +152,7 @@ func TestUnsubscribe(t *testing.T) {
 					{"wrong value", formType, "List-Unsubscribe=Yes", 400},
 					{"value in the wrong case", formType, "List-Unsubscribe=one-click", 400},
 					{"other field", formType, "unsubscribe=One-Click", 400},
-					{"malformed form", formType, "List-Unsubscribe=One-Click&%zz", 400},
+					{"malformed form without the field", formType, "List-Unsubscribe%zz=One-Click", 400},
 					{"multipart with the wrong value", mpType, mpWrong, 400},
 					{"multipart without a boundary", "multipart/form-data", "List-Unsubscribe=One-Click", 400},
 					{"too large", formType, "List-Unsubscribe=One-Click&pad=" + strings.Repeat("x", 5000), 413},
@@ -191,6 +192,20 @@ func TestUnsubscribe(t *testing.T) {
 				}
 				if f.unsubscribedEvent(t, f.two, "c1") {
 					t.Error("shop two's campaign recorded shop one's unsubscribe")
+				}
+			})
+
+			t.Run("LenientWhereItCannotHurt", func(t *testing.T) {
+				// A trailing line break, or a malformed pair beside the exact
+				// field, must not leave the customer subscribed.
+				for i, body := range []string{"List-Unsubscribe=One-Click\r\n", "List-Unsubscribe=One-Click&x=100%"} {
+					id := fmt.Sprintf("len%d", i)
+					addr := id + "@example.com"
+					putCustomer(t, f.st, f.one, id, addr)
+					rec := f.do(t, "POST", "/v1/unsubscribe/"+f.token(t, f.one.ID, id, asOf), "", body, "Content-Type", formType)
+					if rec.Code != 200 || f.suppressed(t, f.one, addr) != "unsubscribe" {
+						t.Errorf("body %q: %d, suppressed %q", body, rec.Code, f.suppressed(t, f.one, addr))
+					}
 				}
 			})
 

@@ -270,7 +270,8 @@ func (m *Store) PutCampaignReport(ctx context.Context, shopID, id string, r camp
 // AddRecipient records a recipient with its coupon and contact, all or
 // nothing, as store.Store.AddRecipient does: (false, nil) when it is
 // recorded already, campaign.ErrContacted when the frequency cap refuses
-// it, campaign.ErrCouponTaken when its code is taken.
+// it, campaign.ErrCouponTaken when its code is taken. A dry run's
+// recipient reserves neither its code nor a contact.
 func (m *Store) AddRecipient(ctx context.Context, sh shop.Shop, r campaign.Recipient, capSince time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -287,18 +288,19 @@ func (m *Store) AddRecipient(ctx context.Context, sh shop.Shop, r campaign.Recip
 	if _, ok := m.recipients[rk][r.SendID]; ok {
 		return false, nil
 	}
-	if r.State != campaign.StateDryRun {
+	reserves := r.State != campaign.StateDryRun
+	if reserves {
 		if c, ok := m.contacts[sh.ID][r.CustomerID]; ok && !c.at.Before(capSince) && c.campaignID != r.CampaignID {
 			return false, fmt.Errorf("add recipient %s of campaign %s (customer %s): %w", r.SendID, r.CampaignID, r.CustomerID, campaign.ErrContacted)
 		}
 	}
-	if r.Coupon != "" {
+	if reserves && r.Coupon != "" {
 		if _, ok := m.coupons[pairKey(sh.ID, r.Coupon)]; ok {
 			return false, fmt.Errorf("add recipient %s of campaign %s (customer %s): %w", r.SendID, r.CampaignID, r.CustomerID, campaign.ErrCouponTaken)
 		}
 		m.coupons[pairKey(sh.ID, r.Coupon)] = couponOwner{campaignID: r.CampaignID, customerID: r.CustomerID, sendID: r.SendID}
 	}
-	if r.State != campaign.StateDryRun {
+	if reserves {
 		if m.contacts[sh.ID] == nil {
 			m.contacts[sh.ID] = map[string]contact{}
 		}
@@ -515,8 +517,10 @@ func (m *Store) eraseCampaignTrailLocked(shopID, customerID string) {
 		if !ok {
 			continue
 		}
-		if r.Coupon != "" {
-			delete(m.coupons, pairKey(shopID, r.Coupon))
+		// Only the recipient's own code: a dry run's reserved none, and
+		// its code may be a real recipient's since.
+		if k := pairKey(shopID, r.Coupon); r.Coupon != "" && m.coupons[k].sendID == r.SendID {
+			delete(m.coupons, k)
 		}
 		delete(rs, sendID)
 	}

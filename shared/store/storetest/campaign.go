@@ -394,17 +394,31 @@ func testAddRecipient(t *testing.T, s CampaignStore) {
 	again.SendID, again.SelectedAt = campaign.SendID(june.ID, "cust-1/2"), r4.SelectedAt.Add(time.Hour)
 	addRecipient(t, s, sh, again)
 
-	// A dry run neither checks nor writes contacts.
+	// A dry run neither checks nor writes contacts, nor reserves coupon
+	// codes: its recipients keep their codes (for previews), a code taken
+	// by a real recipient included, and the codes stay free.
 	dry := begin(t, s, NewCampaign(sh, "2025-06-15", true))
-	for _, cust := range []string{"cust-1", "cust-9"} {
-		r := NewRecipient(sh, dry.ID, cust, "", T0.Add(Cap+time.Hour))
+	dryCodes := map[string]string{"cust-1": r1.Coupon, "cust-8": "", "cust-9": "WB-DRYR-0009"}
+	for cust, code := range dryCodes {
+		r := NewRecipient(sh, dry.ID, cust, code, T0.Add(Cap+time.Hour))
 		addRecipient(t, s, sh, r)
-		if got, err := s.Recipient(ctx, sh.ID, dry.ID, r.SendID); err != nil || got.State != campaign.StateDryRun {
+		if got, err := s.Recipient(ctx, sh.ID, dry.ID, r.SendID); err != nil || got.State != campaign.StateDryRun || got.Coupon != code {
 			t.Fatalf("dry-run recipient: %+v, %v", got, err)
 		}
 	}
 	if got := contacts(t, s, sh); len(got) != 2 || !got["cust-1"].Equal(again.SelectedAt) {
 		t.Fatalf("contacts after a dry run: %v", got)
+	}
+	if camp, cust, err := s.CouponOwner(ctx, sh.ID, r1.Coupon); err != nil || camp != may.ID || cust != "cust-1" {
+		t.Fatalf("a dry run took a real recipient's coupon: %q, %q, %v", camp, cust, err)
+	}
+	if _, _, err := s.CouponOwner(ctx, sh.ID, dryCodes["cust-9"]); !errors.Is(err, campaign.ErrNotFound) {
+		t.Fatalf("a dry run reserved its coupon: %v", err)
+	}
+	taker := NewRecipient(sh, june.ID, "cust-4", dryCodes["cust-9"], T0.Add(Cap+2*time.Hour))
+	addRecipient(t, s, sh, taker)
+	if camp, cust, err := s.CouponOwner(ctx, sh.ID, taker.Coupon); err != nil || camp != june.ID || cust != "cust-4" {
+		t.Fatalf("a dry run's code taken by a real recipient: CouponOwner = %q, %q, %v", camp, cust, err)
 	}
 	// A held-out recipient is a contact too.
 	held := NewRecipient(sh, june.ID, "cust-3", "", T0.Add(Cap+time.Nanosecond))
