@@ -198,6 +198,11 @@ type Recipient struct {
 	State      State     `json:"state"`
 	// Reason says why a recipient failed or was skipped.
 	Reason string `json:"reason,omitempty"`
+	// AddressKey is the store's key of the address the e-mail was sent to
+	// (a salted hash, never the address), recorded with the claim: an
+	// unsubscribe suppresses that address even if the customer's address
+	// changed since.
+	AddressKey string `json:"-"`
 	// ClaimID and ClaimedAt are the sender's current claim.
 	ClaimID   string    `json:"-"`
 	ClaimedAt time.Time `json:"claimed_at,omitzero"`
@@ -229,14 +234,15 @@ type Change struct {
 	From  []State
 	Claim string
 
-	To        State
-	NewClaim  string
-	ClaimedAt time.Time
-	MessageID string
-	SentAt    time.Time
-	Reason    string
-	Event     string
-	EventAt   time.Time
+	To         State
+	NewClaim   string
+	AddressKey string
+	ClaimedAt  time.Time
+	MessageID  string
+	SentAt     time.Time
+	Reason     string
+	Event      string
+	EventAt    time.Time
 }
 
 // Apply is the change on r, for the stores: ErrStateChanged when its
@@ -261,6 +267,9 @@ func (ch Change) Apply(r Recipient) (Recipient, error) {
 	}
 	if ch.NewClaim != "" {
 		r.ClaimID = ch.NewClaim
+	}
+	if ch.AddressKey != "" {
+		r.AddressKey = ch.AddressKey
 	}
 	if !ch.ClaimedAt.IsZero() {
 		r.ClaimedAt = ch.ClaimedAt

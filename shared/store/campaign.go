@@ -96,6 +96,7 @@ type recipientRecord struct {
 	State      string            `dynamodbav:"state"`
 	Reason     string            `dynamodbav:"reason,omitempty"`
 	ClaimID    string            `dynamodbav:"claim_id,omitempty"`
+	AddressKey string            `dynamodbav:"address_key,omitempty"`
 	ClaimedAt  string            `dynamodbav:"claimed_at,omitempty"`
 	MessageID  string            `dynamodbav:"message_id,omitempty"`
 	SentAt     string            `dynamodbav:"sent_at,omitempty"`
@@ -188,7 +189,7 @@ func toRecipientRecord(r campaign.Recipient, txn string) recipientRecord {
 		ShopID: r.ShopID, CampaignID: r.CampaignID, SendID: r.SendID, CustomerID: r.CustomerID,
 		Group: string(r.Group), Kind: string(r.Kind), Percent: r.Percent, Coupon: r.Coupon, ExpiresOn: r.ExpiresOn,
 		SelectedAt: formatTime(r.SelectedAt), State: string(r.State), Reason: r.Reason,
-		ClaimID: r.ClaimID, ClaimedAt: formatTime(r.ClaimedAt), MessageID: r.MessageID, SentAt: formatTime(r.SentAt),
+		ClaimID: r.ClaimID, AddressKey: r.AddressKey, ClaimedAt: formatTime(r.ClaimedAt), MessageID: r.MessageID, SentAt: formatTime(r.SentAt),
 		Events: events, Txn: txn,
 	}
 }
@@ -198,7 +199,7 @@ func (r recipientRecord) recipient() (campaign.Recipient, error) {
 		ShopID: r.ShopID, CampaignID: r.CampaignID, SendID: r.SendID, CustomerID: r.CustomerID,
 		Group: campaign.Group(r.Group), Kind: campaign.Kind(r.Kind), Percent: r.Percent,
 		Coupon: r.Coupon, ExpiresOn: r.ExpiresOn, State: campaign.State(r.State), Reason: r.Reason,
-		ClaimID: r.ClaimID, MessageID: r.MessageID,
+		ClaimID: r.ClaimID, AddressKey: r.AddressKey, MessageID: r.MessageID,
 	}
 	var err error
 	if out.SelectedAt, err = parseTime(r.SelectedAt); err != nil {
@@ -795,6 +796,7 @@ func (s *Store) ChangeRecipient(ctx context.Context, shopID, campaignID, sendID 
 	}
 	set(attrState, string(ch.To))
 	set(attrClaimID, ch.NewClaim)
+	set("address_key", ch.AddressKey)
 	set("claimed_at", formatTime(ch.ClaimedAt))
 	set("message_id", ch.MessageID)
 	set("sent_at", formatTime(ch.SentAt))

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -243,6 +244,12 @@ func (s *Store) suppress(ctx context.Context, shopID string, salt []byte, email,
 	if err != nil {
 		return fmt.Errorf("encode suppression: %w", err)
 	}
+	return s.putSuppression(ctx, item)
+}
+
+// putSuppression writes a suppression item unless one is there: the first
+// reason stays.
+func (s *Store) putSuppression(ctx context.Context, item map[string]types.AttributeValue) error {
 	put, err := s.conditionalPut(item, expression.AttributeNotExists(expression.Name(attrPK)))
 	if err != nil {
 		return err
@@ -256,6 +263,31 @@ func (s *Store) suppress(ctx context.Context, shopID string, salt []byte, email,
 		return fmt.Errorf("suppress: %w", err)
 	}
 	return nil
+}
+
+// AddressKey is the key an e-mail address is suppressed under in the shop
+// (its salted hash): what a recipient records of the address it was mailed
+// at, so that SuppressKey can later suppress exactly that address.
+func (s *Store) AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error) {
+	salt, err := s.salt(ctx, sh.ID)
+	if err != nil {
+		return "", err
+	}
+	return emailSK(salt, email), nil
+}
+
+// SuppressKey is Suppress for an address known by its AddressKey.
+func (s *Store) SuppressKey(ctx context.Context, sh shop.Shop, key, reason string) error {
+	if !strings.HasPrefix(key, prefixEmail) {
+		return fmt.Errorf("suppress: %q is not an address key", key)
+	}
+	item, err := attributevalue.MarshalMap(suppressionRecord{
+		PK: suppressedPK(sh.ID), SK: key, Type: "suppressed", Reason: reason, At: formatTime(s.now()),
+	})
+	if err != nil {
+		return fmt.Errorf("encode suppression: %w", err)
+	}
+	return s.putSuppression(ctx, item)
 }
 
 // Suppressed reports whether an e-mail address of the shop must not be

@@ -27,6 +27,7 @@ type Store interface {
 	Shop(ctx context.Context, id string) (shop.Shop, error)
 	Customer(ctx context.Context, sh shop.Shop, customerID string) (customer.Summary, error)
 	Suppressed(ctx context.Context, sh shop.Shop, email string) (reason string, err error)
+	AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error)
 	TokenKey(ctx context.Context) ([]byte, error)
 	CampaignConfig(ctx context.Context, shopID string) (campaign.Config, error)
 	Campaign(ctx context.Context, shopID, id string) (campaign.Campaign, error)
@@ -372,6 +373,8 @@ type job struct {
 	c     campaign.Campaign
 	r     campaign.Recipient
 	claim string
+	// addressKey is the store's key of the address mailed.
+	addressKey string
 	// reason is logged with the outcome.
 	reason string
 }
@@ -542,7 +545,7 @@ func (s *Sender) deliver(ctx context.Context, j *job) (Outcome, *campaign.Recipi
 	j.claim = s.newClaim()
 	cur, err := s.change(ctx, j, campaign.Change{
 		From: []campaign.State{campaign.StateQueued}, To: campaign.StateSending,
-		NewClaim: j.claim, ClaimedAt: s.now(),
+		NewClaim: j.claim, ClaimedAt: s.now(), AddressKey: j.addressKey,
 	})
 	if errors.Is(err, campaign.ErrStateChanged) {
 		return "", &cur, nil
@@ -618,6 +621,12 @@ func (s *Sender) customer(ctx context.Context, j *job) (customer.Summary, string
 	why, err := s.Store.Suppressed(ctx, j.sh, sum.Email)
 	if err != nil {
 		return sum, "", fmt.Errorf("suppression of customer %s: %w", j.r.CustomerID, err)
+	}
+	// The claim records which address is mailed (its salted hash), so that
+	// an unsubscribe suppresses that address whatever the customer's
+	// address becomes.
+	if j.addressKey, err = s.Store.AddressKey(ctx, j.sh, sum.Email); err != nil {
+		return sum, "", fmt.Errorf("address key of customer %s: %w", j.r.CustomerID, err)
 	}
 	if why != "" {
 		return sum, ReasonSuppressed, nil

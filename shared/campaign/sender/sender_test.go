@@ -40,6 +40,10 @@ func TestSentEmail(t *testing.T) {
 	if r.State != campaign.StateSent || r.MessageID != "0100-fake-0" || !r.SentAt.Equal(t0) || r.ClaimID == "" || !r.ClaimedAt.Equal(t0) {
 		t.Errorf("recorded %+v", r)
 	}
+	// The claim recorded the mailed address's key, for the unsubscribe.
+	if key, _ := st.AddressKey(ctx, f.sh, f.address(custID)); r.AddressKey == "" || r.AddressKey != key {
+		t.Errorf("recorded address key %q, want %q", r.AddressKey, key)
+	}
 	if e.Subject != "Ada, here is 15% off your next order at Bean & Leaf" {
 		t.Errorf("subject %q", e.Subject)
 	}

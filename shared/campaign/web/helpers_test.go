@@ -33,6 +33,7 @@ type testStore interface {
 	Recipient(ctx context.Context, shopID, campaignID, sendID string) (campaign.Recipient, error)
 	PutCampaignReport(ctx context.Context, shopID, id string, r campaign.Report) error
 	Suppressed(ctx context.Context, sh shop.Shop, email string) (string, error)
+	AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error)
 }
 
 var (
@@ -120,8 +121,14 @@ func newShop(t *testing.T, st testStore, name string) (shop.Shop, string) {
 
 func putCustomer(t *testing.T, st testStore, sh shop.Shop, id, email string) {
 	t.Helper()
-	at := now.AddDate(0, -3, 0)
-	o := order.Order{ID: "o-" + id, CreatedAt: at, UpdatedAt: at, Currency: "EUR", Total: 2500, Status: order.StatusPaid,
+	putCustomerAt(t, st, sh, id, email, now.AddDate(0, -3, 0))
+}
+
+// putCustomerAt stores an order of the customer placed at at (its
+// profile, the address among it, is the latest order's).
+func putCustomerAt(t *testing.T, st testStore, sh shop.Shop, id, email string, at time.Time) {
+	t.Helper()
+	o := order.Order{ID: "o-" + id + "-" + at.Format("20060102"), CreatedAt: at, UpdatedAt: at, Currency: "EUR", Total: 2500, Status: order.StatusPaid,
 		Customer: order.Customer{ID: id, Email: email, FirstName: "Ada", AcceptsMarketing: true}}
 	if _, _, err := st.PutOrders(context.Background(), sh, []order.Order{o}, ""); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -65,25 +66,42 @@ func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx = httpapi.WithLogAttrs(ctx, "shop_id", sh.ID, "customer_id", tok.CustomerID, "campaign_id", tok.CampaignID)
 	log := httpapi.Log(ctx)
+	// The address the e-mail went to, as its recipient recorded it when it
+	// was sent: the one to suppress, even if the customer's address has
+	// changed since. The unsubscribe is recorded on the recipient first
+	// (for the report; idempotent), which returns it.
+	rec, err := h.recordEvent(ctx, sh.ID, tok)
+	if err != nil {
+		// The customer's current address is still suppressed below: that
+		// is what the customer asked for in nearly every case (the address
+		// rarely changes between an e-mail and its unsubscribe).
+		log.ErrorContext(ctx, "record unsubscribe on the campaign", "error", err)
+	}
+	if rec.AddressKey != "" {
+		if err := h.store.SuppressKey(ctx, sh, rec.AddressKey, store.SuppressUnsubscribe); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	// And the customer's address now, which later campaigns would mail.
 	sum, err := h.store.Customer(ctx, sh, tok.CustomerID)
 	switch {
 	case errors.Is(err, customer.ErrNotFound):
 		// An erased (or never stored) customer has no address to mail;
-		// erasure has suppressed it already. Nothing is left to do.
-		log.InfoContext(ctx, "unsubscribe of a customer who is gone")
+		// erasure has suppressed it already.
+		log.InfoContext(ctx, "unsubscribe of a customer who is gone", "mailed_address", rec.AddressKey != "")
 	case err != nil:
 		httpapi.WriteError(w, r, err)
 		return
 	case sum.Email == "":
-		log.InfoContext(ctx, "unsubscribe of a customer without an address")
+		log.InfoContext(ctx, "unsubscribe of a customer without an address", "mailed_address", rec.AddressKey != "")
 	default:
 		if err := h.store.Suppress(ctx, sh, sum.Email, store.SuppressUnsubscribe); err != nil {
 			httpapi.WriteError(w, r, err)
 			return
 		}
-		log.InfoContext(ctx, "unsubscribed")
+		log.InfoContext(ctx, "unsubscribed", "mailed_address", rec.AddressKey != "")
 	}
-	h.recordEvent(ctx, sh.ID, tok)
 	name := escapeHTML(shopName(sh))
 	writePage(w, "Unsubscribed",
 		"<h1>You are unsubscribed</h1>\n"+
@@ -91,18 +109,22 @@ func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 // recordEvent marks the unsubscribe on the campaign's recipient, for the
-// campaign report. The suppression, which is what the customer asked for,
-// is done by then: a failure here is logged, not answered.
-func (h *handler) recordEvent(ctx context.Context, shopID string, tok campaign.Token) {
+// campaign report, and returns the recipient (a zero one when the
+// customer is not in that campaign, or the campaign id is not one).
+func (h *handler) recordEvent(ctx context.Context, shopID string, tok campaign.Token) (campaign.Recipient, error) {
 	if !ValidCampaignID(tok.CampaignID) {
-		return
+		return campaign.Recipient{}, nil
 	}
 	sendID := campaign.SendID(tok.CampaignID, tok.CustomerID)
-	_, err := h.store.ChangeRecipient(ctx, shopID, tok.CampaignID, sendID,
+	rec, err := h.store.ChangeRecipient(ctx, shopID, tok.CampaignID, sendID,
 		campaign.Change{Event: campaign.EventUnsubscribed, EventAt: h.now().UTC()})
-	if err != nil && !errors.Is(err, campaign.ErrNotFound) {
-		httpapi.Log(ctx).ErrorContext(ctx, "record unsubscribe on the campaign", "send_id", sendID, "error", err)
+	if errors.Is(err, campaign.ErrNotFound) {
+		return campaign.Recipient{}, nil
 	}
+	if err != nil {
+		return campaign.Recipient{}, fmt.Errorf("record unsubscribe on recipient %s: %w", sendID, err)
+	}
+	return rec, nil
 }
 
 // verify checks the path's token against the signing key and finds the

@@ -287,6 +287,40 @@ func (d downStore) ChangeRecipient(ctx context.Context, shopID, campaignID, send
 	return d.Store.ChangeRecipient(ctx, shopID, campaignID, sendID, ch)
 }
 
+// TestUnsubscribeSuppressesTheMailedAddress: the customer's address
+// changed after the e-mail was sent; the one-click unsubscribe suppresses
+// the address the e-mail went to (the recipient's AddressKey, recorded
+// when it was sent) as well as the current one.
+func TestUnsubscribeSuppressesTheMailedAddress(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := newFixture(t, b.open(t))
+			key, err := f.st.AddressKey(ctx, f.one, adaEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sendID := campaign.SendID(asOf, "c1")
+			if _, err := f.st.ChangeRecipient(ctx, f.one.ID, asOf, sendID, campaign.Change{AddressKey: key}); err != nil {
+				t.Fatal(err)
+			}
+			putCustomerAt(t, f.st, f.one, "c1", "ada.new@example.com", now.AddDate(0, 0, -1))
+			rec := f.do(t, "POST", "/v1/unsubscribe/"+f.token(t, f.one.ID, "c1", asOf), "", "List-Unsubscribe=One-Click", "Content-Type", formType)
+			if rec.Code != 200 {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			for _, addr := range []string{adaEmail, "ada.new@example.com"} {
+				if r := f.suppressed(t, f.one, addr); r != "unsubscribe" {
+					t.Errorf("%s suppressed for %q, want unsubscribe", addr, r)
+				}
+			}
+			if r := f.suppressed(t, f.two, adaEmail); r != "" {
+				t.Errorf("shop two's address suppressed for %q", r)
+			}
+		})
+	}
+}
+
 // TestUnsubscribeWhenTheStoreFails: without the key or the suppression the
 // answer is a 503 to retry; the suppression done, a failure to record the
 // event on the campaign still answers 200.

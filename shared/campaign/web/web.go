@@ -34,8 +34,11 @@ type Store interface {
 	ChangeRecipient(ctx context.Context, shopID, campaignID, sendID string, ch campaign.Change) (campaign.Recipient, error)
 	// Customer reads a customer's summary, for their address (customer.ErrNotFound).
 	Customer(ctx context.Context, sh shop.Shop, customerID string) (customer.Summary, error)
-	// Suppress records that an address of the shop must not be mailed again.
+	// Suppress records that an address of the shop must not be mailed again;
+	// SuppressKey the same for an address known by its key (a recipient's
+	// AddressKey).
 	Suppress(ctx context.Context, sh shop.Shop, email, reason string) error
+	SuppressKey(ctx context.Context, sh shop.Shop, key, reason string) error
 	// TokenKey is the key unsubscribe tokens are signed with.
 	TokenKey(ctx context.Context) ([]byte, error)
 }

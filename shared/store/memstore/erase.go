@@ -2,6 +2,8 @@ package memstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -46,6 +48,36 @@ func (m *Store) Suppress(ctx context.Context, sh shop.Shop, email, reason string
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.suppressLocked(sh.ID, email, reason)
+	return nil
+}
+
+// AddressKey is the key an address is suppressed under, as
+// store.Store.AddressKey gives it: opaque (a hash of the normalised
+// address, per shop).
+func (m *Store) AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(sh.ID + "\x00" + normalEmail(email)))
+	key := "EMAIL#" + hex.EncodeToString(sum[:16])
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.addressKeys[key] = normalEmail(email)
+	return key, nil
+}
+
+// SuppressKey is Suppress for an address known by its AddressKey.
+func (m *Store) SuppressKey(ctx context.Context, sh shop.Shop, key, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	email, ok := m.addressKeys[key]
+	if !ok {
+		return fmt.Errorf("suppress: %q is not an address key", key)
+	}
 	m.suppressLocked(sh.ID, email, reason)
 	return nil
 }

@@ -29,6 +29,7 @@ type Store struct {
 	maxOrders    int                                    // 0: no limit
 	erased       map[string]bool                        // shop id + customer id
 	suppressed   map[string]string                      // shop id + e-mail address → reason
+	addressKeys  map[string]string                      // AddressKey → e-mail address
 	nightly                                             // runs, results, scores, KPI days (nightly.go)
 	campaignData                                        // campaigns, recipients, coupons, contacts (campaign.go)
 }
@@ -45,6 +46,7 @@ func New() *Store {
 		webhooks:     map[string]map[string]bool{},
 		erased:       map[string]bool{},
 		suppressed:   map[string]string{},
+		addressKeys:  map[string]string{},
 		nightly:      newNightly(),
 		campaignData: newCampaigns(),
 	}

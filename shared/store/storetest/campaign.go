@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,9 @@ type CampaignStore interface {
 
 	Summaries(ctx context.Context, sh shop.Shop, ids []string) (map[string]customer.Summary, error)
 	SuppressionList(ctx context.Context, sh shop.Shop) (func(email string) string, error)
+	AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error)
+	SuppressKey(ctx context.Context, sh shop.Shop, key, reason string) error
+	Suppressed(ctx context.Context, sh shop.Shop, email string) (string, error)
 }
 
 // RunCampaigns runs the campaign part of the contract against stores made
@@ -61,6 +65,7 @@ func RunCampaigns(t *testing.T, open func(t *testing.T) CampaignStore) {
 		{"ChangeRecipientClaims", testChangeRecipient},
 		{"SummariesInBulk", testSummaries},
 		{"SuppressionList", testSuppressionList},
+		{"SuppressByAddressKey", testSuppressKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -679,5 +684,51 @@ func testSuppressionList(t *testing.T, s CampaignStore) {
 	}
 	if _, err := s.SuppressionList(ctx, shop.Shop{ID: "shop_missing"}); !errors.Is(err, shop.ErrNotFound) {
 		t.Errorf("SuppressionList of a missing shop: %v", err)
+	}
+}
+
+// testSuppressKey: an address's key, recorded on a recipient, suppresses
+// that address later (whatever the customer's address becomes); keys are
+// per shop, ignore case and spaces, and the first reason stays.
+func testSuppressKey(t *testing.T, s CampaignStore) {
+	ctx := context.Background()
+	sh := NewShop(t, s, "UTC")
+	other := NewShop(t, s, "UTC")
+	key, err := s.AddressKey(ctx, sh, "Ada@Example.com ")
+	if err != nil || key == "" || strings.Contains(key, "ada") {
+		t.Fatalf("AddressKey = %q, %v: want an opaque key", key, err)
+	}
+	if again, _ := s.AddressKey(ctx, sh, "ada@example.com"); again != key {
+		t.Errorf("the key of the same address differs: %q, %q", again, key)
+	}
+	c := NewCampaign(sh, "2026-11-01", false)
+	if _, err := s.BeginCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRecipient(sh, c.ID, "c1", "", T0)
+	if _, err := s.AddRecipient(ctx, sh, r, T0.Add(-Cap)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ChangeRecipient(ctx, sh.ID, c.ID, r.SendID, campaign.Change{AddressKey: key})
+	if err != nil || got.AddressKey != key {
+		t.Fatalf("ChangeRecipient recorded %q, %v", got.AddressKey, err)
+	}
+	if got, _ := s.Recipient(ctx, sh.ID, c.ID, r.SendID); got.AddressKey != key {
+		t.Errorf("read back address key %q", got.AddressKey)
+	}
+	if err := s.SuppressKey(ctx, sh, got.AddressKey, "unsubscribe"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SuppressKey(ctx, sh, key, "bounce"); err != nil {
+		t.Fatal(err)
+	}
+	if why, _ := s.Suppressed(ctx, sh, "ada@example.com"); why != "unsubscribe" {
+		t.Errorf("suppressed for %q, want the first reason, unsubscribe", why)
+	}
+	if why, _ := s.Suppressed(ctx, other, "ada@example.com"); why != "" {
+		t.Errorf("another shop's address suppressed for %q", why)
+	}
+	if err := s.SuppressKey(ctx, sh, "ada@example.com", "unsubscribe"); err == nil {
+		t.Error("SuppressKey took an address for a key")
 	}
 }
