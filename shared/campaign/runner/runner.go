@@ -77,10 +77,13 @@ type Runner struct {
 	// Now is the clock (nil: time.Now). A campaign's contact times and
 	// coupon expiries come from it.
 	Now func() time.Time
-	// Rand is the coupon codes' random source (nil: crypto/rand).
+	// Rand is the coupon codes' random source (nil: crypto/rand); the
+	// runner serialises its reads.
 	Rand io.Reader
 	// Parallel is how many shards are selected at once (0: 4).
 	Parallel int
+
+	randMu sync.Mutex
 }
 
 func (r *Runner) now() time.Time {
@@ -99,9 +102,22 @@ func (r *Runner) log() *slog.Logger {
 
 func (r *Runner) rand() io.Reader {
 	if r.Rand != nil {
-		return r.Rand
+		return lockedReader{r: r.Rand, mu: &r.randMu}
 	}
 	return rand.Reader
+}
+
+// lockedReader lets the shards' goroutines share a Rand that need not be
+// safe for concurrent use.
+type lockedReader struct {
+	r  io.Reader
+	mu *sync.Mutex
+}
+
+func (l lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
 
 // Options are a run's choices.
