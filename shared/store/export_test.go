@@ -29,6 +29,3 @@ func (s *Store) SetMaxItem(n int) { s.maxItem = n }
 func SummaryItem(sh shop.Shop, sum customer.Summary) (map[string]types.AttributeValue, error) {
 	return attributevalue.MarshalMap(toSummaryRecord(sh, sum, 1, ""))
 }
-
-// ItemSize is an item's size as DynamoDB counts it.
-func ItemSize(item map[string]types.AttributeValue) int { return itemSize(item) }

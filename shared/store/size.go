@@ -34,6 +34,12 @@ func valueSize(v types.AttributeValue) int {
 			n += len(s)
 		}
 		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, s := range x.Value {
+			n += (len(s)+1)/2 + 1
+		}
+		return n
 	case *types.AttributeValueMemberL:
 		n := 3
 		for _, e := range x.Value {
@@ -65,6 +71,19 @@ func readUnits(size int, consistent bool) float64 {
 func transactWriteUnits(oldSize, newSize int) float64 {
 	return 2 * math.Max(1, math.Ceil(float64(max(oldSize, newSize))/1024))
 }
+
+// ItemSize, ReadUnits and WriteUnits are the billing rules above for
+// tools outside the store (the benchmarks' capacity meters): an item's
+// billed size, the read units of size bytes, and the write units of an
+// item of size bytes outside a transaction (twice that inside one).
+func ItemSize(item map[string]types.AttributeValue) int { return itemSize(item) }
+
+// ReadUnits is readUnits, for tools outside the store.
+func ReadUnits(size int, consistent bool) float64 { return readUnits(size, consistent) }
+
+// WriteUnits is what AWS bills to write an item of size bytes outside a
+// transaction: one unit per started kilobyte.
+func WriteUnits(size int) float64 { return math.Max(1, math.Ceil(float64(size)/1024)) }
 
 // DynamoDB's limits on what one write may hold.
 const (

@@ -357,67 +357,6 @@ func one(c *types.ConsumedCapacity) []types.ConsumedCapacity {
 	return []types.ConsumedCapacity{*c}
 }
 
-// readUnits is what AWS bills to read size bytes in one item or one Query
-// page.
-func readUnits(size int, consistent bool) float64 {
-	u := math.Max(1, math.Ceil(float64(size)/4096))
-	if !consistent {
-		u /= 2
-	}
-	return u
-}
-
-// writeUnits is what AWS bills to write an item of size bytes.
-func writeUnits(size int) float64 { return math.Max(1, math.Ceil(float64(size)/1024)) }
-
-// itemSize is an item's size as DynamoDB bills it: attribute names plus
-// values.
-func itemSize(item map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range item {
-		n += len(k) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch x := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(x.Value)
-	case *types.AttributeValueMemberN:
-		return (len(x.Value)+1)/2 + 1
-	case *types.AttributeValueMemberB:
-		return len(x.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range x.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range x.Value {
-			n += (len(s)+1)/2 + 1
-		}
-		return n
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range x.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range x.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	}
-	return 0
-}
-
 // conditionFailed reports whether a write was refused by its condition:
 // AWS bills it as a write of the item all the same.
 func conditionFailed(err error) bool {
@@ -430,7 +369,7 @@ func (m *meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...fun
 	in.ReturnConsumedCapacity = consumedTotal
 	out, err := m.Client.GetItem(ctx, in, o...)
 	if err == nil {
-		m.count(false, readUnits(itemSize(out.Item), aws.ToBool(in.ConsistentRead)), one(out.ConsumedCapacity)...)
+		m.count(false, store.ReadUnits(store.ItemSize(out.Item), aws.ToBool(in.ConsistentRead)), one(out.ConsumedCapacity)...)
 	}
 	return out, err
 }
@@ -444,11 +383,11 @@ func (m *meter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput
 			consistent := aws.ToBool(req.ConsistentRead)
 			got := out.Responses[table]
 			for _, it := range got {
-				billed += readUnits(itemSize(it), consistent)
+				billed += store.ReadUnits(store.ItemSize(it), consistent)
 			}
 			// Keys read but not found are billed as minimal reads.
 			missing := len(req.Keys) - len(out.UnprocessedKeys[table].Keys) - len(got)
-			billed += float64(max(missing, 0)) * readUnits(0, consistent)
+			billed += float64(max(missing, 0)) * store.ReadUnits(0, consistent)
 		}
 		m.count(false, billed, out.ConsumedCapacity...)
 	}
@@ -461,9 +400,9 @@ func (m *meter) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*d
 	if err == nil {
 		size := 0
 		for _, it := range out.Items {
-			size += itemSize(it)
+			size += store.ItemSize(it)
 		}
-		m.count(false, readUnits(size, aws.ToBool(in.ConsistentRead)), one(out.ConsumedCapacity)...)
+		m.count(false, store.ReadUnits(size, aws.ToBool(in.ConsistentRead)), one(out.ConsumedCapacity)...)
 	}
 	return out, err
 }
@@ -482,9 +421,9 @@ func (m *meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWri
 		for _, it := range in.TransactItems {
 			size := 0
 			if it.Put != nil {
-				size = itemSize(it.Put.Item)
+				size = store.ItemSize(it.Put.Item)
 			}
-			billed += 2 * writeUnits(size)
+			billed += 2 * store.WriteUnits(size)
 		}
 		var cc []types.ConsumedCapacity
 		if out != nil {
@@ -508,12 +447,12 @@ func (m *meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o 
 	in.ReturnValues = asked
 	switch {
 	case err == nil:
-		m.count(true, writeUnits(itemSize(out.Attributes)), one(out.ConsumedCapacity)...)
+		m.count(true, store.WriteUnits(store.ItemSize(out.Attributes)), one(out.ConsumedCapacity)...)
 		if none {
 			out.Attributes = nil
 		}
 	case conditionFailed(err):
-		m.count(true, writeUnits(0))
+		m.count(true, store.WriteUnits(0))
 	}
 	return out, err
 }
@@ -523,9 +462,9 @@ func (m *meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...fun
 	out, err := m.Client.PutItem(ctx, in, o...)
 	switch {
 	case err == nil:
-		m.count(true, writeUnits(itemSize(in.Item)), one(out.ConsumedCapacity)...)
+		m.count(true, store.WriteUnits(store.ItemSize(in.Item)), one(out.ConsumedCapacity)...)
 	case conditionFailed(err):
-		m.count(true, writeUnits(itemSize(in.Item)))
+		m.count(true, store.WriteUnits(store.ItemSize(in.Item)))
 	}
 	return out, err
 }
@@ -540,9 +479,9 @@ func (m *meter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemI
 			for _, r := range reqs[:len(reqs)-unprocessed] { // an approximation: which ones is not said
 				size := 0
 				if r.PutRequest != nil {
-					size = itemSize(r.PutRequest.Item)
+					size = store.ItemSize(r.PutRequest.Item)
 				}
-				billed += writeUnits(size)
+				billed += store.WriteUnits(size)
 			}
 		}
 		m.count(true, billed, out.ConsumedCapacity...)
@@ -558,7 +497,7 @@ func (m *meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o 
 		if out != nil {
 			cc = one(out.ConsumedCapacity)
 		}
-		m.count(true, writeUnits(0), cc...)
+		m.count(true, store.WriteUnits(0), cc...)
 	}
 	return out, err
 }
