@@ -4,7 +4,7 @@ SHELL := /bin/bash
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: test lint unit tools emulators stack stack-down build synth demo api bench bench-ingest bench-clv bench-nightly bench-campaign clean
+.PHONY: test lint unit tools chromium emulators stack stack-down demo-down build synth demo api bench bench-ingest bench-clv bench-nightly bench-campaign clean
 
 # RACE are the packages with concurrency: the store's batches and its
 # integration tests, ingestion, the API's shop cache, the models' parallel
@@ -13,8 +13,8 @@ GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.n
 RACE := ./shared/store/... ./shared/ingest/... ./shared/httpapi/... ./shared/clv/... ./shared/nightly/... ./shared/campaign/... ./internal/emulator/... ./internal/sqslocal/... ./scripts/devserver/...
 
 ## test: lint, unit and integration tests (against DynamoDB Local and the SES emulator), CDK assertions;
-##       the packages in RACE under the race detector
-test: tools emulators lint
+##       the browser tests in headless Chromium; the packages in RACE under the race detector
+test: tools chromium emulators lint
 	go test -count=1 $$(go list ./... | grep -vxF -f <(go list $(RACE)))
 	go test -race -count=1 $(RACE)
 
@@ -32,6 +32,10 @@ lint:
 ## tools: check that Go, Node/npm and Java 17 are installed
 tools:
 	@scripts/check-tools.sh
+
+## chromium: find Chromium for the browser tests, or install Debian's chromium package (as root, with apt-get)
+chromium:
+	@scripts/install-chromium.sh >/dev/null
 
 ## emulators: install DynamoDB Local and aws-ses-v2-local (pinned, into .local/ and node_modules/)
 emulators:
@@ -70,8 +74,12 @@ deploy: tools build
 	$(CDK) deploy Winback --output cdk.out
 
 ## demo: the whole pipeline on local emulators, no AWS account
-demo: tools emulators
+demo: tools chromium emulators
 	@scripts/demo.sh
+
+## demo-down: stop what make demo started (the local stack)
+demo-down:
+	@scripts/stack.sh down
 
 ## api: the HTTP API on 127.0.0.1:$${PORT:-8080} over the local stack
 api: tools emulators

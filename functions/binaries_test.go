@@ -170,8 +170,10 @@ func forbidden(fn, path string) string {
 	switch {
 	case path == "testing" || strings.HasPrefix(path, "testing/"):
 		return "test support"
-	case path == module+"/internal/emulator" || strings.HasPrefix(path, module+"/internal/emulator/"):
-		return "the emulator launcher is local-dev and test support"
+	case strings.HasPrefix(path, module+"/internal/"):
+		return "internal/ holds local-dev and test support (emulators, local event sources, the demo's shop, the browser check)"
+	case strings.HasPrefix(path, "github.com/chromedp/") || strings.HasPrefix(path, "gonum.org/v1/plot"):
+		return "the browser check and the report's charts are local tools"
 	case strings.HasPrefix(path, module+"/scripts/"):
 		return "scripts are local tools"
 	case strings.HasPrefix(path, module+"/") && (strings.HasSuffix(last, "test") || last == "memstore"):

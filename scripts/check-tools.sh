@@ -2,6 +2,9 @@
 # Checks that the tools winback builds and tests with are installed:
 # Go (the version go.mod asks for), Node.js 18+ with npm (SES and SQS emulators,
 # CDK CLI), Java 17+ (DynamoDB Local), and curl, tar, flock, setsid, sha256sum.
+# Chromium (the browser tests, internal/browser) is not required here: make
+# chromium installs Debian's package when it can (as root, with apt-get), and
+# this script only notes when it can't.
 # Prints what to install for everything missing and exits 1; silent when all
 # is there (set VERBOSE=1 to see the versions).
 set -euo pipefail
@@ -103,6 +106,18 @@ for tool in curl tar flock setsid sha256sum; do
 		fail "$tool is required by scripts/stack.sh: ${hints[$tool]}"
 	fi
 done
+
+# Chromium: the browser tests (make test, make demo). scripts/install-chromium.sh
+# (make chromium) installs it as root with apt-get; note it when that can't.
+if chromium=$("$ROOT/scripts/install-chromium.sh" --find 2>/dev/null); then
+	ok "chromium $chromium"
+elif [[ -n ${CHROMIUM:-} ]]; then
+	notes+=("CHROMIUM=$CHROMIUM is not an executable: make test and make demo need Chromium for the browser tests; unset CHROMIUM or point it at Chromium")
+elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+	ok "chromium: not installed yet; make chromium installs Debian's package"
+else
+	notes+=("Chromium not found; make test and make demo need it for the browser tests: on Debian/Ubuntu \`sudo apt-get install chromium\`, or set CHROMIUM=/path/to/chrome")
+fi
 
 for n in "${notes[@]}"; do
 	printf 'check-tools: note: %s\n' "$n" >&2

@@ -1,7 +1,9 @@
 // Command devserver serves winback's HTTP API on 127.0.0.1:$PORT (8080 by
 // default) over the local stack: a plain http.Server over the very handler
 // (api.Routes) the Lambda serves through its API Gateway adapter, so curl
-// works locally exactly as against a deployment.
+// works locally exactly as against a deployment. Beside the API it serves
+// one local-only page, GET /v1/report.html: the shop's report
+// (scripts/internal/shopreport) for the shop of the API key.
 package main
 
 import (
@@ -16,9 +18,8 @@ import (
 	"time"
 	_ "time/tzdata" // the local tools resolve shops' time zones on any machine
 
+	"github.com/winback/winback/scripts/internal/devapi"
 	"github.com/winback/winback/scripts/internal/localenv"
-	"github.com/winback/winback/shared/api"
-	"github.com/winback/winback/shared/store"
 )
 
 func main() {
@@ -27,11 +28,6 @@ func main() {
 		log.Error("devserver", "error", err)
 		os.Exit(1)
 	}
-}
-
-// newHandler serves the API's routes over st, as the Lambda does.
-func newHandler(st *store.Store, log *slog.Logger) http.Handler {
-	return api.Routes(api.All(st, log))
 }
 
 func run(log *slog.Logger) error {
@@ -48,7 +44,7 @@ func run(log *slog.Logger) error {
 	}
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("127.0.0.1", port),
-		Handler:           newHandler(st, log),
+		Handler:           devapi.NewHandler(st, log, time.Now),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/winback/winback/scripts/internal/devapi"
 	"io"
 	"log/slog"
 	"net/http"
@@ -44,7 +45,7 @@ func TestREADMEExamples(t *testing.T) {
 	st := store.New(db, table)
 	euro, euroKey := createShop(t, st, "EUR", "Europe/Berlin", "")
 	dollar, _ := createShop(t, st, "USD", "UTC", string(domain[1]))
-	srv := httptest.NewServer(newHandler(st, slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	srv := httptest.NewServer(devapi.NewHandler(st, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now))
 	defer srv.Close()
 
 	post := func(path string, body []byte, headers map[string]string) (int, map[string]any) {

@@ -65,9 +65,9 @@ var commands = &command{
 				summary: "list a campaign's coupon codes, to load into the shop",
 				flags:   campaignCouponsCommand},
 		}},
-		{name: "demo", synopsis: "[flags]",
-			summary: "the pipeline on the local stack (make demo starts the stack first)",
-			flags:   demoCommand},
+		{name: "demo", synopsis: "[--customers N] [--out DIR] [flags]",
+			summary: "the whole retention loop on the local stack, ending in the shop's report (make demo starts the stack first)",
+			help:    demoHelp, flags: demoCommand},
 	},
 }
 

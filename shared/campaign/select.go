@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"math"
 	"time"
 
 	"github.com/winback/winback/shared/customer"
@@ -63,6 +64,14 @@ type Candidate struct {
 	LastOrderDay string
 	// HistoricValue is the customer's net spend so far, minor units.
 	HistoricValue int64
+	// CycleDueDay is when the customer's own purchase cycle says they will
+	// order next: their last purchase day plus their mean gap between
+	// purchase days, YYYY-MM-DD ("" with fewer than two purchase days). The
+	// tea that runs out every six weeks is due six weeks after it was
+	// bought; the models' next order date (Score.NextOrderDate) is when one
+	// more purchase is expected from the scored day on, which discounts
+	// for churn and so always lies ahead.
+	CycleDueDay string
 	// FirstName and LastItems personalise the e-mail; a replenishment
 	// reminder needs LastItems.
 	FirstName string
@@ -80,6 +89,7 @@ func CandidateOf(sum customer.Summary, sc scores.Score, suppressed string, lastC
 		Suppressed:       suppressed,
 		LastContactedAt:  lastContacted,
 		LastOrderDay:     sum.LastDay,
+		CycleDueDay:      cycleDue(sum),
 		HistoricValue:    sum.TotalSpend,
 		FirstName:        sum.FirstName,
 		LastItems:        sum.LastItems,
@@ -115,7 +125,9 @@ func skip(r Reason) Decision { return Decision{Reason: r} }
 //     future counts as recent).
 //  8. The kind: replenishment when ReplenishmentWindowDays > 0, the
 //     customer has last items and today is within that many days (7 by
-//     default) of Score.NextOrderDate, either side; otherwise winback when the
+//     default) of their due day, either side: CycleDueDay, their own
+//     purchase cycle, or, with fewer than two purchase days,
+//     Score.NextOrderDate; otherwise winback when the
 //     customer is at risk: Score.ChurnBand is one of RiskBands (default
 //     high) or Score.PAlive < PAliveBelow (default 0, off); otherwise
 //     not_at_risk.
@@ -150,8 +162,12 @@ func Select(in Candidate, s Settings, now time.Time) Decision {
 		}
 	}
 	var next time.Time
-	if in.Score.NextOrderDate != "" {
-		if next, ok = parseDay(in.Score.NextOrderDate); !ok {
+	due := in.CycleDueDay
+	if due == "" {
+		due = in.Score.NextOrderDate
+	}
+	if due != "" {
+		if next, ok = parseDay(due); !ok {
 			return skip(ReasonInvalidInput)
 		}
 	}
@@ -177,6 +193,19 @@ func Select(in Candidate, s Settings, now time.Time) Decision {
 		d.Offer = Offer(in.Score, s)
 	}
 	return d
+}
+
+// cycleDue is the day the customer's purchase cycle makes them due: the
+// last purchase day plus the mean gap between their purchase days ("" with
+// fewer than two).
+func cycleDue(sum customer.Summary) string {
+	first, ok1 := parseDay(sum.FirstDay)
+	last, ok2 := parseDay(sum.LastDay)
+	if !ok1 || !ok2 || sum.PurchaseDays < 2 || !last.After(first) {
+		return ""
+	}
+	gap := last.Sub(first).Hours() / 24 / float64(sum.PurchaseDays-1)
+	return last.AddDate(0, 0, int(math.Round(gap))).Format(time.DateOnly)
 }
 
 // meetsFloor reports whether the candidate's value on the settings' basis

@@ -259,3 +259,48 @@ func ExampleSelect() {
 	// winback 15
 	// frequency_cap
 }
+
+// TestReplenishmentByCycle: a repeat customer is due by their own cycle
+// (last purchase day + mean gap), which beats the models' next order
+// date; a one-time buyer falls back on the models' date.
+func TestReplenishmentByCycle(t *testing.T) {
+	now := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	base := func() Candidate {
+		return Candidate{
+			Score: scores.Score{
+				CustomerID: "c1", AsOf: "2025-03-09", ChurnBand: "low", PAlive: 0.9,
+				ExpectedOrderValue: 3000, CLV: 9000, NextOrderDate: "2025-05-01",
+			},
+			AcceptsMarketing: true, HasEmail: true, LastOrderDay: "2025-01-27",
+			LastItems: []order.LineItem{{Title: "Earl Grey 100 g", Quantity: 1, Price: 900}},
+		}
+	}
+	// Four purchase days six weeks apart, the last on 27 January: due on
+	// 10 March (42 days later).
+	sum := customer.Summary{FirstDay: "2024-09-23", LastDay: "2025-01-27", PurchaseDays: 4}
+	if got := CandidateOf(sum, scores.Score{}, "", time.Time{}).CycleDueDay; got != "2025-03-10" {
+		t.Fatalf("CycleDueDay = %q, want 2025-03-10", got)
+	}
+	if got := CandidateOf(customer.Summary{FirstDay: "2025-01-27", LastDay: "2025-01-27", PurchaseDays: 1}, scores.Score{}, "", time.Time{}).CycleDueDay; got != "" {
+		t.Errorf("a single purchase day has a cycle: %q", got)
+	}
+	s := DefaultSettings()
+	c := base()
+	c.CycleDueDay = "2025-03-10"
+	if d := Select(c, s, now); d.Kind != KindReplenishment {
+		t.Errorf("due by the cycle today: %+v, want replenishment", d)
+	}
+	c.CycleDueDay = "2025-04-20"
+	if d := Select(c, s, now); d.Kind != "" || d.Reason != ReasonNotAtRisk {
+		t.Errorf("due in six weeks by the cycle (the models' date is ignored): %+v", d)
+	}
+	c = base()
+	c.Score.NextOrderDate = "2025-03-12"
+	if d := Select(c, s, now); d.Kind != KindReplenishment {
+		t.Errorf("a one-time buyer due by the models' date: %+v, want replenishment", d)
+	}
+	c.CycleDueDay = "2025-13-01"
+	if d := Select(c, s, now); d.Reason != ReasonInvalidInput {
+		t.Errorf("a bad cycle day: %+v, want invalid_input", d)
+	}
+}
