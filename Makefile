@@ -74,7 +74,7 @@ deploy: tools build
 	$(CDK) deploy Winback --output cdk.out
 
 ## demo: the whole pipeline on local emulators, no AWS account
-demo: tools chromium emulators
+demo: tools emulators
 	@scripts/demo.sh
 
 ## demo-down: stop what make demo started (the local stack)
