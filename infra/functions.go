@@ -18,6 +18,10 @@ import (
 // envTable is the environment variable that carries the table name to a function.
 const envTable = "WINBACK_TABLE"
 
+// envMetricsNamespace carries the namespace of the custom metrics
+// (shared/metrics) to every function: metricNamespace, the stack's.
+const envMetricsNamespace = "WINBACK_METRICS_NAMESPACE"
+
 // Defaults shared by every Go function unless its goFunction says otherwise.
 const (
 	defaultMemoryMB       = 256
@@ -29,6 +33,15 @@ const (
 type functions struct {
 	scope    constructs.Construct
 	assetDir string
+	// created is every function newGo made, in order: what the alarms
+	// and the dashboard watch (observe.go).
+	created []createdFunction
+}
+
+// createdFunction is one function newGo made, with the goFunction's name.
+type createdFunction struct {
+	Name string
+	Fn   awslambda.Function
 }
 
 // goFunction describes one function; zero values take the defaults.
@@ -57,6 +70,7 @@ func newFunctions(scope constructs.Construct, assetDir string) *functions {
 // newGo creates a provided.al2023 arm64 function from <assetDir>/<Name>/bootstrap
 // with JSON logs in its own log group of limited retention, and a role that
 // may only write to that log group. Further access is granted with Grant*.
+// Every function is told the metrics namespace, and is recorded in created.
 // It panics, as CDK constructs do, when the bootstrap binary or the zone
 // database beside it (zoneinfo.zip, read through ZONEINFO) is missing.
 func (f *functions) newGo(fn goFunction) awslambda.Function {
@@ -75,8 +89,11 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 	if timeout == nil {
 		timeout = awscdk.Duration_Seconds(jsii.Number(defaultTimeoutSeconds))
 	}
-	// Go's zone database, shipped beside the binary by make build.
-	env := map[string]*string{"ZONEINFO": jsii.String("/var/task/zoneinfo.zip")}
+	env := map[string]*string{
+		// Go's zone database, shipped beside the binary by make build.
+		"ZONEINFO":          jsii.String("/var/task/zoneinfo.zip"),
+		envMetricsNamespace: jsii.String(metricNamespace(awscdk.Stack_Of(f.scope))),
+	}
 	for k, v := range fn.Env {
 		env[k] = v
 	}
@@ -102,7 +119,7 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 	if fn.ReservedConcurrency > 0 {
 		reserved = jsii.Number(fn.ReservedConcurrency)
 	}
-	return awslambda.NewFunction(f.scope, jsii.String(id+"Function"), &awslambda.FunctionProps{
+	function := awslambda.NewFunction(f.scope, jsii.String(id+"Function"), &awslambda.FunctionProps{
 		Description:   description,
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
@@ -118,4 +135,6 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 		ReservedConcurrentExecutions: reserved,
 		DeadLetterQueue:              fn.DeadLetterQueue,
 	})
+	f.created = append(f.created, createdFunction{Name: fn.Name, Fn: function})
+	return function
 }

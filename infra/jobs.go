@@ -212,7 +212,8 @@ func (j *jobs) createSchedule(scope constructs.Construct) {
 }
 
 // createAlarms watches the night: anything in the dead-letter queue, work
-// waiting for over an hour, a planner that failed.
+// waiting for over an hour. A planner that failed is its Errors alarm,
+// which every function has (observe.go).
 func (j *jobs) createAlarms(scope constructs.Construct) {
 	j.Alarms = append(j.Alarms,
 		j.DeadLetter.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -231,16 +232,6 @@ func (j *jobs) createAlarms(scope constructs.Construct) {
 		}).CreateAlarm(scope, jsii.String("WorkQueueAgeAlarm"), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String("winback: nightly work waiting for over an hour (worker failing or too little concurrency)"),
 			Threshold:          jsii.Number(oldestMessageAlarmSeconds),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			EvaluationPeriods:  jsii.Number(1),
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		}),
-		j.Planner.MetricErrors(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(15)),
-			Statistic: jsii.String("Sum"),
-		}).CreateAlarm(scope, jsii.String("NightlyPlannerErrorsAlarm"), &awscloudwatch.CreateAlarmOptions{
-			AlarmDescription:   jsii.String("winback: the nightly planner failed (some shops were not planned; see its logs)"),
-			Threshold:          jsii.Number(0),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 			EvaluationPeriods:  jsii.Number(1),
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,

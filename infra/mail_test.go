@@ -168,8 +168,9 @@ func TestSender(t *testing.T) {
 	if got := vars["WINBACK_UNSUBSCRIBE_BASE_URL"]; !reflect.DeepEqual(got, getAtt(apiID, "ApiEndpoint")) {
 		t.Errorf("sender WINBACK_UNSUBSCRIBE_BASE_URL = %v, want the HTTP API's URL %v", got, getAtt(apiID, "ApiEndpoint"))
 	}
-	if len(vars) != 6 {
-		t.Errorf("sender environment %v: want exactly the table, the dead letters, the base URL, the configuration set, the rate and ZONEINFO", vars)
+	if len(vars) != 7 || vars["WINBACK_METRICS_NAMESPACE"] != "winback/Winback" {
+		t.Errorf("sender environment %v: want exactly the table, the dead letters, the base URL, the configuration set, the rate, "+
+			"the metrics namespace and ZONEINFO", vars)
 	}
 
 	// AND the send queue feeds it, 10 recipients per invocation, with

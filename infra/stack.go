@@ -20,8 +20,10 @@ type WinbackStackProps struct {
 // attaches its routes), ingest.go (the ingest function), reader.go (the api
 // function), jobs.go (the nightly job: schedule, queues, planner, worker,
 // alarms), mail.go (the campaigns' e-mail: send queue, sender, SES
-// configuration set, mailevents, alarms); functions.go holds the helper
-// every Go Lambda is created with.
+// configuration set, mailevents, alarms), observe.go (the alarm topic,
+// the alarms of every function, queue, the API, the table and SES, and the
+// dashboard); functions.go holds the helper every Go Lambda is created
+// with.
 func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
 	assetDir := "bin"
@@ -43,6 +45,7 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	newReader(fns, data, api)
 	jobs := newJobs(stack, fns, data)
 	mail := newMail(stack, fns, data, api, jobs.Worker)
+	observe := newObserve(stack, fns, data, api, jobs, mail)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the HTTP API"),
@@ -75,6 +78,14 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	awscdk.NewCfnOutput(stack, jsii.String("ConfigurationSetName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("SES configuration set of the campaign e-mails (WINBACK_SES_CONFIGURATION_SET)"),
 		Value:       mail.ConfigurationSet.ConfigurationSetName(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("SNS topic every alarm notifies (context alarmEmail subscribes addresses; subscribe other endpoints here)"),
+		Value:       observe.Topic.TopicArn(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("CloudWatch dashboard of the alarms' figures and the custom metrics"),
+		Value:       observe.Dashboard.DashboardName(),
 	})
 	return stack
 }

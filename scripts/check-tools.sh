@@ -107,16 +107,16 @@ for tool in curl tar flock setsid sha256sum; do
 	fi
 done
 
-# Chromium: the browser tests (make test, make demo). scripts/install-chromium.sh
+# Chromium: the browser test (make test; make demo --screenshot). scripts/install-chromium.sh
 # (make chromium) installs it as root with apt-get; note it when that can't.
 if chromium=$("$ROOT/scripts/install-chromium.sh" --find 2>/dev/null); then
 	ok "chromium $chromium"
 elif [[ -n ${CHROMIUM:-} ]]; then
-	notes+=("CHROMIUM=$CHROMIUM is not an executable: make test and make demo need Chromium for the browser tests; unset CHROMIUM or point it at Chromium")
+	notes+=("CHROMIUM=$CHROMIUM is not an executable: make test needs Chromium for the browser test (make demo only with --screenshot); unset CHROMIUM or point it at Chromium")
 elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
 	ok "chromium: not installed yet; make chromium installs Debian's package"
 else
-	notes+=("Chromium not found; make test and make demo need it for the browser tests: on Debian/Ubuntu \`sudo apt-get install chromium\`, or set CHROMIUM=/path/to/chrome")
+	notes+=("Chromium not found; make test needs it for the browser test (make demo only with --screenshot): on Debian/Ubuntu \`sudo apt-get install chromium\`, or set CHROMIUM=/path/to/chrome")
 fi
 
 for n in "${notes[@]}"; do

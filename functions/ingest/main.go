@@ -16,5 +16,5 @@ import (
 func main() {
 	env := lambdaenv.Must(lambdaenv.Table)
 	st := store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table])
-	lambda.Start(httpapi.LambdaHandler(api.OrderRoutes(api.Deps{Shops: st, Orders: st, Log: env.Log})))
+	lambda.Start(httpapi.LambdaHandler(api.OrderRoutes(api.Deps{Shops: st, Orders: st, Log: env.Log, MetricsNamespace: env.MetricsNamespace})))
 }

@@ -29,6 +29,8 @@ func main() {
 		Queue:     queue.New(sqsc, env.Vars[lambdaenv.WorkQueue]),
 		Log:       log,
 		Campaigns: &runner.Runner{Store: st, Queue: queue.New(sqsc, env.Vars[lambdaenv.SendQueue]), Log: log},
+
+		MetricsNamespace: env.MetricsNamespace,
 	}
 	lambda.Start(worker.Work)
 }

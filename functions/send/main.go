@@ -31,6 +31,8 @@ func main() {
 		UnsubscribeBase: env.Vars[lambdaenv.UnsubscribeBase],
 		Rate:            rate,
 		Log:             env.Log.With(slog.String("function", "send")),
+
+		MetricsNamespace: env.MetricsNamespace,
 	}
 	if err == nil && !(rate > 0) {
 		err = strconv.ErrRange

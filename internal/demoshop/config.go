@@ -64,9 +64,9 @@ type Params struct {
 
 // DefaultParams returns the parameters Generate uses when Config.Params is
 // zero: about four orders a year on average from a very uneven base
-// (r = 0.9, α = 12 weeks), a mean drop-out probability of 0.17 per repeat
-// order with a loyal core (a = 0.7, b = 3.5), and orders worth €38 on
-// average (p = 6, q = 3.5, γ = 15.8), half of the suitable customers
+// (r = 0.6, α = 8 weeks), a mean drop-out probability of 0.2 per repeat
+// order with a loyal core (a = 0.8, b = 3.2), and orders worth €38 on
+// average (p = 6, q = 3.5, γ = 15.8), 70% of the suitable customers
 // replenishing a tea or coffee with gaps of ±40% around its cycle.
 func DefaultParams() Params {
 	return Params{

@@ -83,6 +83,11 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	if err != nil {
 		return nil, err
 	}
+	// All three emulators answer before anything is created: a dead one
+	// found half-way would leave a half-built shop.
+	if err := checkStack(ctx); err != nil {
+		return nil, err
+	}
 	if err := clearSESStore(ctx); err != nil {
 		return nil, err
 	}
@@ -112,25 +117,48 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	if err != nil {
 		return nil, err
 	}
-	segs := h.Segments()
-	fmt.Fprintf(out, "   shop %s (%s, %s), API key %s…, Shopify domain %s\n", sh.ID, sh.Currency, sh.Timezone, cred.APIKey[:20], sh.ShopifyDomain)
-	fmt.Fprintf(out, "   generated %s customers (truth at %s: %v) and %s events %v\n",
-		thousands(int64(len(h.Customers))), today.Format(time.DateOnly), segs, thousands(int64(len(h.Events))), demoshop.CountKinds(h.Events))
-	c := &poster{base: base, apiKey: cred.APIKey, secret: cred.WebhookSecret, shopID: sh.ID, out: out}
-	fmt.Fprintf(out, "   posting them in time order to %s: the API in batches of 100, Shopify customers' orders as signed webhooks\n", base)
-	if err := c.post(ctx, h.Events, "history"); err != nil {
+	fmt.Fprintf(out, "   shop %s (%s, %s), Shopify domain %s\n   API key %s (local only; also in %s)\n",
+		sh.ID, sh.Currency, sh.Timezone, sh.ShopifyDomain, cred.APIKey, filepath.Join(o.Out, "shop.json"))
+	if err := writeShopFile(o.Out, sh, cred.APIKey, cred.WebhookSecret); err != nil {
 		return nil, err
 	}
-	res.Posted = c.stats
+	fmt.Fprintf(out, "   generated %s customers (the truth as of %s: %s) and %s events (%s)\n",
+		thousands(int64(len(h.Customers))), today.Format(time.DateOnly), counted(h.Segments()), thousands(int64(len(h.Events))), counted(demoshop.CountKinds(h.Events)))
+	c := &poster{base: base, apiKey: cred.APIKey, secret: cred.WebhookSecret, shopID: sh.ID, out: out}
+	// The history goes in up to the first night's day, then each week's
+	// orders before that week's night: every night sees the shop as it was.
+	nights := make([]time.Time, 0, o.Nights)
+	for i := o.Nights - 1; i >= 0; i-- {
+		nights = append(nights, today.AddDate(0, 0, -7*i)) // the midnight ending the scored day
+	}
+	head := eventsBefore(h.Events, nights[0])
+	fmt.Fprintf(out, "   posting them in time order to %s: the API's orders in batches of 100, the Shopify customers' as signed webhooks\n", base)
+	if err := c.post(ctx, head, "history"); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(out, "   %s\n", c.stats)
 
-	step(2, fmt.Sprintf("The nightly job, weekly over the last %d weeks, through the planner, the SQS emulator and the worker", o.Nights-1))
-	for i := o.Nights - 1; i >= 0; i-- {
-		day := today.AddDate(0, 0, -1-7*i).Format(time.DateOnly)
-		if err := demoNight(ctx, st, sh, day, out); err != nil {
+	weeks := "the last week"
+	if o.Nights > 2 {
+		weeks = fmt.Sprintf("the last %d weeks", o.Nights-1)
+	}
+	if o.Nights == 1 {
+		weeks = "the last day"
+	}
+	step(2, "The nightly job over "+weeks+" (planner, SQS emulator, worker), each week's orders posted before its night")
+	posted := len(head)
+	for _, night := range nights {
+		batch := eventsBefore(h.Events, night)[posted:]
+		posted += len(batch)
+		if err := c.post(ctx, batch, "week"); err != nil {
+			return nil, err
+		}
+		if err := demoNight(ctx, st, sh, night.AddDate(0, 0, -1).Format(time.DateOnly), out); err != nil {
 			return nil, err
 		}
 	}
+	res.Posted = c.stats
+	fmt.Fprintf(out, "   the whole history: %s\n", c.stats)
 	asOf := today.AddDate(0, 0, -1).Format(time.DateOnly)
 
 	step(3, "The win-back campaign of "+asOf+": selection → send queue (SQS emulator) → sender → SES emulator")
@@ -142,7 +170,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	if err := st.PutCampaignConfig(ctx, sh.ID, cfg); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "   go run ./scripts/winback shop configure --shop %s --from 'Tea & Co. <news@tea-and-co.example>' --settings tiers.json (offers from a predicted CLV of €5/€15/€40)\n", sh.ID)
+	fmt.Fprintf(out, "   configured as by: winback shop configure --shop %s --from 'Tea & Co. <news@tea-and-co.example>' --settings FILE (offer tiers from a predicted CLV of €5/€15/€40)\n", sh.ID)
 	sentAt := today.Add(9 * time.Hour)
 	var sum bytes.Buffer
 	clock := func() time.Time { return sentAt }
@@ -189,7 +217,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	if err := c.post(ctx, later, "weeks after"); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "   %d events: %s\n", len(later), c.stats)
+	fmt.Fprintf(out, "   %s\n", c.stats)
 	end := today.AddDate(0, 0, o.ForwardDays)
 	day := end.AddDate(0, 0, -1).Format(time.DateOnly)
 	if err := demoNight(ctx, st, sh, day, out); err != nil {
@@ -230,9 +258,68 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 		fmt.Fprintf(out, "   %s\n", f)
 	}
 	fmt.Fprintf(out, "\n   Open %s in a browser. The e-mails: the SES emulator's web view, %s.\n", res.Files[0], localenv.SESEndpoint())
-	fmt.Fprintf(out, "   The links in them need the dev server: make api (then the report is also at http://127.0.0.1:8080/v1/report.html with the API key above).\n")
+	fmt.Fprintf(out, "   Their unsubscribe links need the dev server: make api; it also serves the report:\n")
+	fmt.Fprintf(out, "     curl -s http://127.0.0.1:8080/v1/report.html -H 'Authorization: Bearer %s' > report.html\n", cred.APIKey)
 	fmt.Fprintf(out, "   The whole loop took %s; make demo-down stops the emulators.\n", fmtDur(time.Since(t0)))
 	return res, nil
+}
+
+// eventsBefore is the prefix of evs (in time order) before t.
+func eventsBefore(evs []demoshop.Event, t time.Time) []demoshop.Event {
+	n := sort.Search(len(evs), func(i int) bool { return !evs[i].At.Before(t) })
+	return evs[:n]
+}
+
+// counted prints a count map in key order: "a 1, b 2".
+func counted[K ~string](m map[K]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %s", k, thousands(int64(m[K(k)])))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeShopFile writes the demo shop's id and credentials to dir/shop.json
+// (local emulators only: these keys open nothing else).
+func writeShopFile(dir string, sh shop.Shop, apiKey, secret string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(map[string]string{
+		"shop_id": sh.ID, "api_key": apiKey, "webhook_secret": secret, "currency": sh.Currency, "timezone": sh.Timezone,
+		"report": "curl -s http://127.0.0.1:8080/v1/report.html -H 'Authorization: Bearer " + apiKey + "' (after make api)",
+	}, "", "  ")
+	return os.WriteFile(filepath.Join(dir, "shop.json"), append(b, '\n'), 0o600)
+}
+
+// checkStack checks that DynamoDB Local and the SQS and SES emulators
+// answer.
+func checkStack(ctx context.Context) error {
+	for _, ep := range []struct{ name, url string }{
+		{"DynamoDB Local (DYNAMODB_ENDPOINT)", localenv.DynamoDBEndpoint()},
+		{"the SQS emulator (SQS_ENDPOINT)", localenv.SQSEndpoint()},
+		{"the SES emulator (SES_ENDPOINT)", localenv.SESEndpoint()},
+	} {
+		if !localenv.Local(ep.url) {
+			return fmt.Errorf("%s is %q: the demo runs on the local emulators only (make stack)", ep.name, ep.url)
+		}
+		u, err := url.Parse(ep.url)
+		if err != nil {
+			return err
+		}
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", u.Host)
+		if err != nil {
+			return fmt.Errorf("%s does not answer at %s (is the local stack up? make stack): %w", ep.name, ep.url, err)
+		}
+		conn.Close()
+	}
+	return nil
 }
 
 // serveAPI serves the dev server's handler on a free loopback port.

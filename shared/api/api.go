@@ -29,6 +29,9 @@ type Deps struct {
 	// Now is the clock orders are checked against and unsubscribes are
 	// stamped with (nil: time.Now).
 	Now func() time.Time
+	// MetricsNamespace is where the routes' custom metrics go
+	// (lambdaenv.MetricsNamespace; "": none).
+	MetricsNamespace string
 }
 
 // Store is a store that backs every route (the DynamoDB store, memstore).
@@ -69,7 +72,7 @@ func serve(d Deps, parts ...func(*httpapi.Mux, *httpapi.Auth, Deps)) http.Handle
 // orderRoutes registers POST /v1/orders and the Shopify webhook.
 func orderRoutes(m *httpapi.Mux, auth *httpapi.Auth, d Deps) {
 	if d.Orders != nil {
-		ingest.Routes(m, ingest.Deps{Orders: d.Orders, Auth: auth, Now: d.Now})
+		ingest.Routes(m, ingest.Deps{Orders: d.Orders, Auth: auth, Now: d.Now, MetricsNamespace: d.MetricsNamespace})
 	}
 }
 

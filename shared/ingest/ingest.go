@@ -16,6 +16,7 @@ import (
 	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/httpapi"
+	"github.com/winback/winback/shared/metrics"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
 )
@@ -35,11 +36,13 @@ type Deps struct {
 	Auth   *httpapi.Auth
 	// Now is the clock orders are checked against (nil: time.Now).
 	Now func() time.Time
+	// MetricsNamespace is where the OrdersIngested metric goes ("": none).
+	MetricsNamespace string
 }
 
 // Routes registers POST /v1/orders and the Shopify order webhook on m.
 func Routes(m *httpapi.Mux, d Deps) {
-	h := &handler{orders: d.Orders, auth: d.Auth, now: d.Now, parallel: 8}
+	h := &handler{orders: d.Orders, auth: d.Auth, now: d.Now, parallel: 8, metrics: d.MetricsNamespace}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -53,6 +56,8 @@ type handler struct {
 	now    func() time.Time
 	// parallel bounds how many customers of one batch are written at once.
 	parallel int
+	// metrics is the namespace of the OrdersIngested metric ("": none).
+	metrics string
 }
 
 // Result is what happened to one order of a request.
@@ -89,6 +94,7 @@ func (h *handler) postOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	results, usage := h.store(ctx, sh, batch.Items, "")
+	h.ingested(ctx, results)
 	counts := map[string]int{}
 	for _, r := range results {
 		counts[r.Status]++
@@ -173,6 +179,20 @@ func (h *handler) store(ctx context.Context, sh shop.Shop, items []order.Item, w
 	}
 	wg.Wait()
 	return results, usage
+}
+
+// ingested writes the OrdersIngested metric: how many of a request's
+// orders were created or updated (nothing when none was).
+func (h *handler) ingested(ctx context.Context, results []Result) {
+	var n int64
+	for _, r := range results {
+		if r.Status == string(customer.Created) || r.Status == string(customer.Updated) {
+			n++
+		}
+	}
+	if n > 0 {
+		metrics.Emit(ctx, httpapi.Log(ctx), h.metrics, nil, metrics.Count(metrics.OrdersIngested, n))
+	}
 }
 
 // storeGroup stores the items at idx, all of one customer, in one read and

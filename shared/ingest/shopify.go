@@ -87,6 +87,7 @@ func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	o.Source = order.SourceShopify
 	results, usage := h.store(ctx, sh, []order.Item{{Order: o}}, webhookID)
+	h.ingested(ctx, results)
 	res := results[0]
 	log.InfoContext(ctx, "webhook ingested", "topic", topic, "order_id", res.OrderID, "customer_id", res.CustomerID,
 		"status", res.Status, "round_trips", usage.RoundTrips, "write_units", usage.WriteUnits)

@@ -35,6 +35,10 @@ const (
 	// SendRate is how many e-mails per second one sender instance hands
 	// to SES, a decimal number.
 	SendRate = "WINBACK_SEND_RATE"
+	// MetricsNamespace is the CloudWatch namespace of the custom metrics
+	// the functions write into their logs (shared/metrics); optional:
+	// unset, no metric is written.
+	MetricsNamespace = "WINBACK_METRICS_NAMESPACE"
 )
 
 // Env is a function's start-up state.
@@ -45,13 +49,15 @@ type Env struct {
 	Vars map[string]string
 	// AWS is the SDK configuration of the function's role and region.
 	AWS aws.Config
+	// MetricsNamespace is MetricsNamespace's value ("": no metrics).
+	MetricsNamespace string
 }
 
 // Load reads the required environment variables, checks that the time
 // zone database is there, and loads the AWS configuration. An error is a
 // start-up failure: the caller logs it with env.Log and exits.
 func Load(ctx context.Context, required ...string) (Env, error) {
-	env := Env{Log: lambdacontext.NewLogger(), Vars: map[string]string{}}
+	env := Env{Log: lambdacontext.NewLogger(), Vars: map[string]string{}, MetricsNamespace: os.Getenv(MetricsNamespace)}
 	var missing []string
 	for _, name := range required {
 		if v := os.Getenv(name); v != "" {

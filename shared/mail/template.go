@@ -80,7 +80,7 @@ const maxSubject = 998
 // (or "Hello" without one), the last items, the offer with its code and
 // expiry when there is one, and the unsubscribe link.
 var DefaultTemplate = Template{
-	Subject: `{{if eq .Kind "replenishment"}}{{with .FirstName}}{{.}}, time{{else}}Time{{end}} to stock up?{{else if .Offer.Percent}}{{with .FirstName}}{{.}}, here{{else}}Here{{end}} is {{.Offer.Percent}}% off your next order{{else}}{{with .FirstName}}{{.}}, we{{else}}We{{end}} miss you{{end}} at {{.ShopName}}`,
+	Subject: `{{if eq .Kind "replenishment"}}{{with .FirstName}}{{.}}, time{{else}}Time{{end}} to stock up at {{.ShopName}}?{{else if .Offer.Percent}}{{with .FirstName}}{{.}}, here{{else}}Here{{end}} is {{.Offer.Percent}}% off your next order at {{.ShopName}}{{else}}{{with .FirstName}}{{.}}, we{{else}}We{{end}} miss you at {{.ShopName}}{{end}}`,
 	HTML: `<!DOCTYPE html>
 <html><body>
 <p>{{with .FirstName}}Hello {{.}},{{else}}Hello,{{end}}</p>

@@ -57,7 +57,7 @@ func TestRenderDefaultKinds(t *testing.T) {
 		absent  []string
 	}{
 		{"replenishment", func(d *MessageData) { d.Kind = campaign.KindReplenishment; d.Offer = MessageOffer{} },
-			"Ada, time to stock up? at Bean & Leaf", []string{"% off", "WB-"}},
+			"Ada, time to stock up at Bean & Leaf?", []string{"% off", "WB-"}},
 		{"win-back without offer", func(d *MessageData) { d.Offer = MessageOffer{} },
 			"Ada, we miss you at Bean & Leaf", []string{"% off", "WB-"}},
 		{"no first name", func(d *MessageData) { d.FirstName = "" },

@@ -33,8 +33,9 @@ type Chart struct {
 	SVG    template.HTML
 }
 
-// The charts' size in points: the SVG scales to its container, and at
-// this size its text stays legible on a phone.
+// The charts' size in points: the SVG scales to its container; with text
+// of 13–15 points it stays legible on a phone (a 400-point chart is about
+// 350 px wide there: 13 points render at about 11 px).
 const (
 	chartW = 400
 	chartH = 260
@@ -70,8 +71,8 @@ func newPlot(xLabel, yLabel string, lines gridLines) *plot.Plot {
 		style *text.Style
 		size  vg.Length
 	}{
-		{&p.Title.TextStyle, 13}, {&p.X.Label.TextStyle, 12}, {&p.Y.Label.TextStyle, 12},
-		{&p.X.Tick.Label, 11}, {&p.Y.Tick.Label, 11}, {&p.Legend.TextStyle, 11},
+		{&p.Title.TextStyle, 15}, {&p.X.Label.TextStyle, 14}, {&p.Y.Label.TextStyle, 14},
+		{&p.X.Tick.Label, 13}, {&p.Y.Tick.Label, 13}, {&p.Legend.TextStyle, 13},
 	} {
 		s.style.Font.Typeface, s.style.Font.Variant, s.style.Font.Size = "Liberation", "Sans", s.size
 	}
@@ -350,7 +351,7 @@ func churnRiskChart(r *Report) (*Chart, error) {
 	p.X.Tick.Marker = percentTicks()
 	p.Y.Tick.Marker = countTicks()
 	return finish(&Chart{Name: "churn_risk_distribution", Title: "Customers by churn risk",
-		How:    "Each bar counts the customers whose chance of having stopped buying falls in a 5% band; a heap on the right means many customers have probably lapsed.",
+		How:    "Each bar counts the customers whose chance of having stopped buying falls in a 5% band; a heap on the right means many customers have probably lapsed. One-time buyers sit in the first bar: with a single purchase the models see no sign yet that they have stopped (BG/NBD gives them P(alive) = 1), so read that bar as \"not judged yet\" as much as \"safe\".",
 		Points: len(hs)}, p)
 }
 
@@ -522,6 +523,11 @@ func fitChart(r *Report, cumulative bool) (*Chart, error) {
 	if len(f.Periods) == 0 {
 		return nil, nil
 	}
+	if !cumulative && len(f.Periods) > 1 && partialPeriod(f.Period, f.Periods[len(f.Periods)-1]) {
+		// A cut last period would plunge both lines: per period, only
+		// whole ones are drawn (report.json keeps it).
+		f.Periods = f.Periods[:len(f.Periods)-1]
+	}
 	actual, predicted, err := fitSeries(f, cumulative)
 	if err != nil {
 		return nil, err
@@ -555,9 +561,24 @@ func fitChart(r *Report, cumulative bool) (*Chart, error) {
 		c.How = "The model's expected repeat purchases of every customer since their first purchase, added up, against the purchases that happened. Lines that stay together mean the model describes the shop well (it was fitted on this history)."
 	} else {
 		c.Name, c.Title = "model_fit_incremental", "Repeat purchases per "+f.Period+": actual vs "+modelLabel(f.Model)
-		c.How = "The same per " + f.Period + ": the model should follow the trend, not each bump; the last " + f.Period + " may be partial."
+		c.How = "The same per " + f.Period + ": the model should follow the trend, not each bump. Only whole " + f.Period + "s are drawn."
 	}
 	return finish(c, p)
+}
+
+// partialPeriod reports whether a model-fit period was cut short by the
+// as-of day: a week of fewer than 7 days, a month that does not end on
+// its last day.
+func partialPeriod(period string, fp FitPeriod) bool {
+	start, err1 := time.Parse(time.DateOnly, fp.Start)
+	end, err2 := time.Parse(time.DateOnly, fp.End)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if period == "month" {
+		return end.AddDate(0, 0, 1).Day() != 1
+	}
+	return end.Sub(start) < 6*24*time.Hour
 }
 
 func fitCumulativeChart(r *Report) (*Chart, error)  { return fitChart(r, true) }
@@ -609,7 +630,7 @@ func campaignConversionChart(r *Report) (*Chart, error) {
 	p.Y.Min, p.Y.Max = 0, headroom(slices.Max(slices.Concat(mailed, holdout)))
 	p.Y.Tick.Marker = percentTicks()
 	return finish(&Chart{Name: "campaign_conversion", Title: "Conversion: mailed vs holdout",
-		How:    "The share of each group that ordered within the attribution window. The holdout was picked at random and not mailed, so the gap between the bars is what the e-mail did.",
+		How:    "The share of each group that ordered within the attribution window. The holdout was picked at random and not mailed, so the gap between the bars estimates what the e-mail did; with a small holdout the estimate is rough: see the interval beside.",
 		Points: 2 * len(cs)}, p)
 }
 
@@ -657,7 +678,7 @@ func campaignUpliftChart(r *Report) (*Chart, error) {
 		return strings.TrimSuffix(strings.TrimSuffix(FormatNumber(v*100, 1), "0"), ".") + " pp"
 	})
 	return finish(&Chart{Name: "campaign_uplift", Title: "Uplift with its 95% interval",
-		How:    "The dot is the mailed group's conversion rate minus the holdout's, in percentage points; the bar is its 95% interval (Newcombe). An interval that stays above the grey zero line means the e-mail surely helped.",
+		How:    "The dot is the mailed group's conversion rate minus the holdout's, in percentage points; the bar is its 95% interval (Newcombe). An interval wholly above the grey zero line means the e-mail measurably helped; one that crosses it means this campaign cannot tell its effect from chance yet (a larger holdout, or more campaigns, narrow it).",
 		Points: len(names)}, p)
 }
 
@@ -698,7 +719,7 @@ func campaignMoneyChart(r *Report) (*Chart, error) {
 	p.Y.Min, p.Y.Max = min(0, slices.Min(inc)), headroom(slices.Max(slices.Concat(rev, inc, cost)))
 	p.Y.Tick.Marker = tickFunc(func(v float64) string { return FormatMoneyShort(v, cur) })
 	return finish(&Chart{Name: "campaign_money", Title: "Revenue, incremental revenue and discount cost",
-		How:    "Revenue of the mailed group's attributed orders; incremental revenue is what they spent beyond the holdout's rate per customer; discount cost is what the redeemed coupons took off.",
+		How:    "Revenue of the mailed group's attributed orders; incremental revenue is what they spent beyond the holdout's rate per customer (an estimate as uncertain as the uplift beside: when its interval crosses zero, so may this); discount cost is what the redeemed coupons took off.",
 		Points: 3 * len(cs)}, p)
 }
 

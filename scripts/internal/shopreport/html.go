@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/winback/winback/shared/campaign"
 	"html/template"
 	"math"
 	"os"
@@ -285,6 +286,9 @@ func campaignRows(r *Report) ([]campaignRow, *campaignRow) {
 	var rows []campaignRow
 	for _, c := range r.Campaigns {
 		row := campaignRow{ID: c.CampaignID, Status: string(c.Status)}
+		if c.Status == campaign.StatusSending && c.Report != nil && c.Report.Queued == 0 {
+			row.Status = "sent" // nothing left to send: "sending" is only the state it rests in
+		}
 		if rep := c.Report; rep != nil {
 			row.Measured = true
 			row.Selected, row.Holdout, row.Mailed = FormatInt(int64(rep.Selected)), FormatInt(int64(rep.Holdout)), FormatInt(int64(rep.Mailed))

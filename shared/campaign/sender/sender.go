@@ -19,6 +19,7 @@ import (
 	"github.com/winback/winback/shared/campaign"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/mail"
+	"github.com/winback/winback/shared/metrics"
 	"github.com/winback/winback/shared/shop"
 )
 
@@ -190,6 +191,9 @@ type Sender struct {
 	Now func() time.Time
 	// Log receives one line per message (nil: discarded).
 	Log *slog.Logger
+	// MetricsNamespace is the namespace of the EmailsSent metric: a line
+	// of Log per e-mail SES accepted ("": none).
+	MetricsNamespace string
 	// NewClaim returns a fresh claim id (nil: 16 random hex digits).
 	NewClaim func() string
 
@@ -719,6 +723,7 @@ func (s *Sender) settleQueued(ctx context.Context, j *job, to campaign.State, re
 // recordSent records what SES accepted.
 func (s *Sender) recordSent(ctx context.Context, j *job, messageID string) (Outcome, *campaign.Recipient, error) {
 	s.limit.sent()
+	metrics.Emit(ctx, s.log(), s.MetricsNamespace, nil, metrics.Count(metrics.EmailsSent, 1))
 	cur, err := s.change(ctx, j, campaign.Change{
 		// in_doubt too: a claim overtaken by another sender's lease check
 		// is still ours, and now we know.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/customer"
+	"github.com/winback/winback/shared/metrics"
 	"github.com/winback/winback/shared/nightly"
 	"github.com/winback/winback/shared/scores"
 	"github.com/winback/winback/shared/scoring"
@@ -50,6 +51,8 @@ type Worker struct {
 	// Campaigns runs a shop's campaign of a finished day (nil: none).
 	// When set, finish sends a campaign message for the shop.
 	Campaigns Campaigns
+	// MetricsNamespace is where the CustomersScored metric goes ("": none).
+	MetricsNamespace string
 }
 
 // Campaigns runs a shop's win-back campaign after its night is done
@@ -474,6 +477,7 @@ func (s *stage) finish(ctx context.Context, run scores.Run) error {
 	s.j.log().InfoContext(ctx, "nightly run done", "shop_id", run.ShopID, "as_of", run.AsOf,
 		"attempt", run.Attempt, "customers", run.Customers(), "seconds", run.FinishedAt.Sub(run.StartedAt).Seconds(),
 		runUsageAttrs(run))
+	metrics.Emit(ctx, s.j.log(), s.j.MetricsNamespace, nil, metrics.Count(metrics.CustomersScored, run.Customers()))
 	return s.nextCampaign(ctx)
 }
 
