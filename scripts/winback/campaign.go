@@ -84,6 +84,9 @@ type campaignOptions struct {
 	Rate            float64
 	// Now overrides the clock (tests, the demo).
 	Now func() time.Time
+	// Logs, when set, gets every log line of the handlers (JSON, all
+	// levels); otherwise warnings and errors go to the progress writer.
+	Logs io.Writer
 }
 
 // campaignSummary is what "winback campaign run" prints per shop.
@@ -100,7 +103,7 @@ func runCampaigns(ctx context.Context, o campaignOptions, stdout, progress io.Wr
 	if err != nil {
 		return err
 	}
-	logs := slog.New(slog.NewJSONHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := handlerLog(o.Logs, progress)
 	var (
 		q       *queue.Queue
 		sendURL string
@@ -189,6 +192,15 @@ func runCampaigns(ctx context.Context, o campaignOptions, stdout, progress io.Wr
 		return fmt.Errorf("%d of %d shop(s) failed", failed, len(shops))
 	}
 	return nil
+}
+
+// handlerLog is the handlers' logger of a local run: every line to all
+// when set, else warnings and errors to progress.
+func handlerLog(all, progress io.Writer) *slog.Logger {
+	if all != nil {
+		return slog.New(slog.NewJSONHandler(all, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewJSONHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // campaignShops is the one shop asked for, or every shop.

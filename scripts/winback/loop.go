@@ -53,6 +53,9 @@ type loopOptions struct {
 	Screenshot string
 	// Rate is the sender's e-mails per second.
 	Rate float64
+	// Logs, when set, gets every log line of every handler of the loop
+	// (JSON, all levels), for the test that checks what they say.
+	Logs io.Writer
 }
 
 // loopResult is what the demo leaves, for the end-to-end test.
@@ -67,6 +70,9 @@ type loopResult struct {
 	Posted      postStats
 	Unsubscribe string // the address key's customer who unsubscribed
 	Bounced     string // the customer whose e-mail bounced
+	// History is the generated shop, WebhookSecret its Shopify secret.
+	History       *demoshop.History
+	WebhookSecret string
 }
 
 // demoLocation is the demo shop's zone.
@@ -99,8 +105,8 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	if err := st.CreateShop(ctx, sh, cred); err != nil {
 		return nil, err
 	}
-	res := &loopResult{Shop: sh, APIKey: cred.APIKey}
-	logs := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	res := &loopResult{Shop: sh, APIKey: cred.APIKey, WebhookSecret: cred.WebhookSecret}
+	logs := handlerLog(o.Logs, io.Discard)
 	srv, base, err := serveAPI(st, logs)
 	if err != nil {
 		return nil, err
@@ -117,6 +123,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	if err != nil {
 		return nil, err
 	}
+	res.History = h
 	fmt.Fprintf(out, "   shop %s (%s, %s), Shopify domain %s\n   API key %s (local only; also in %s)\n",
 		sh.ID, sh.Currency, sh.Timezone, sh.ShopifyDomain, cred.APIKey, filepath.Join(o.Out, "shop.json"))
 	if err := writeShopFile(o.Out, sh, cred.APIKey, cred.WebhookSecret); err != nil {
@@ -153,7 +160,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 		if err := c.post(ctx, batch, "week"); err != nil {
 			return nil, err
 		}
-		if err := demoNight(ctx, st, sh, night.AddDate(0, 0, -1).Format(time.DateOnly), out); err != nil {
+		if err := demoNight(ctx, st, sh, night.AddDate(0, 0, -1).Format(time.DateOnly), o.Logs, out); err != nil {
 			return nil, err
 		}
 	}
@@ -174,7 +181,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	sentAt := today.Add(9 * time.Hour)
 	var sum bytes.Buffer
 	clock := func() time.Time { return sentAt }
-	if err := runCampaigns(ctx, campaignOptions{ShopID: sh.ID, AsOf: asOf, UnsubscribeBase: DefaultUnsubscribeBase, Rate: o.Rate, Now: clock}, &sum, out); err != nil {
+	if err := runCampaigns(ctx, campaignOptions{ShopID: sh.ID, AsOf: asOf, UnsubscribeBase: DefaultUnsubscribeBase, Rate: o.Rate, Now: clock, Logs: o.Logs}, &sum, out); err != nil {
 		return nil, err
 	}
 	var first campaignSummary
@@ -199,7 +206,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	}
 
 	step(4, "SES's events (delivered, one bounce) and one one-click unsubscribe")
-	bounced, unsub, delivered, err := mailEvents(ctx, st, sh, recs, emails, base, sentAt)
+	bounced, unsub, delivered, err := mailEvents(ctx, st, sh, recs, emails, base, sentAt, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +227,7 @@ func runLoop(ctx context.Context, o loopOptions, out io.Writer) (*loopResult, er
 	fmt.Fprintf(out, "   %s\n", c.stats)
 	end := today.AddDate(0, 0, o.ForwardDays)
 	day := end.AddDate(0, 0, -1).Format(time.DateOnly)
-	if err := demoNight(ctx, st, sh, day, out); err != nil {
+	if err := demoNight(ctx, st, sh, day, o.Logs, out); err != nil {
 		return nil, err
 	}
 	measure := &runner.Runner{Store: st, Now: func() time.Time { return end }}
@@ -334,10 +341,10 @@ func serveAPI(st devapi.Store, log *slog.Logger) (*http.Server, string, error) {
 }
 
 // demoNight runs the nightly job for the shop as of day and prints a line.
-func demoNight(ctx context.Context, st *store.Store, sh shop.Shop, day string, out io.Writer) error {
+func demoNight(ctx context.Context, st *store.Store, sh shop.Shop, day string, logs, out io.Writer) error {
 	t := time.Now()
 	if err := runNightly(ctx, nightlyOptions{
-		Request: nightly.Request{ShopID: sh.ID, AsOf: day, Force: true}, Concurrency: 2, Every: time.Hour,
+		Request: nightly.Request{ShopID: sh.ID, AsOf: day, Force: true}, Concurrency: 2, Every: time.Hour, Logs: logs,
 	}, io.Discard, io.Discard); err != nil {
 		return fmt.Errorf("nightly job as of %s: %w", day, err)
 	}
@@ -395,7 +402,7 @@ func firstEmail(emails map[string]emulator.Email) (emulator.Email, bool) {
 // mailevents handler, as EventBridge would deliver them: a delivery for
 // every e-mail but one, which bounces for good; and one customer's
 // one-click unsubscribe through the API.
-func mailEvents(ctx context.Context, st *store.Store, sh shop.Shop, recs []campaign.Recipient, emails map[string]emulator.Email, base string, at time.Time) (bounced, unsub string, delivered int, err error) {
+func mailEvents(ctx context.Context, st *store.Store, sh shop.Shop, recs []campaign.Recipient, emails map[string]emulator.Email, base string, at time.Time, log *slog.Logger) (bounced, unsub string, delivered int, err error) {
 	var sent []campaign.Recipient
 	for _, r := range recs {
 		if r.State == campaign.StateSent {
@@ -408,7 +415,7 @@ func mailEvents(ctx context.Context, st *store.Store, sh shop.Shop, recs []campa
 		return "", "", 0, fmt.Errorf("only %d e-mails were sent: nothing to play SES's events on", len(sent))
 	}
 	sort.Slice(sent, func(i, j int) bool { return sent[i].SendID < sent[j].SendID })
-	h := &feedback.Handler{Store: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return at }}
+	h := &feedback.Handler{Store: st, Log: log, Now: func() time.Time { return at }}
 	for i, r := range sent {
 		e := emails[r.MessageID]
 		rec := feedback.Record{Mail: feedback.Mail{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,12 +44,50 @@ func TestDemoLoop(t *testing.T) {
 	t.Setenv("WINBACK_TABLE", fmt.Sprintf("demo-loop-%d", time.Now().UnixNano()))
 	out := t.TempDir()
 	shot := filepath.Join(out, "screenshot.png")
+	var logs syncBuffer
 	res, err := runLoop(ctx, loopOptions{
 		Customers: 500, Seed: 7, Today: demoToday, Nights: 2, ForwardDays: 21,
-		Out: out, Screenshot: shot, Rate: 1000,
+		Out: out, Screenshot: shot, Rate: 1000, Logs: &logs,
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// Every handler's log lines of the whole run (the API's requests, the
+	// nightly job, the campaign run, the sender, SES's events) name ids and
+	// outcomes, never an e-mail address, the API key, the webhook secret
+	// or what an order holds (its items, its codes).
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) < 100 {
+		t.Fatalf("only %d log lines from the whole loop", len(lines))
+	}
+	// The check reads every part of the loop: each one's lines are there.
+	for _, msg := range []string{`"msg":"nightly run done"`, `"msg":"campaign run"`, `"msg":"send message"`,
+		`"msg":"unsubscribed"`, `"msg":"addresses suppressed"`, `"customer_id":"`} {
+		if !strings.Contains(logs.String(), msg) {
+			t.Errorf("no log line with %s among %d", msg, len(lines))
+		}
+	}
+	secret := map[string]string{"the API key": res.APIKey, "the API key's secret": res.APIKey[strings.LastIndex(res.APIKey, "_")+1:], "the webhook secret": res.WebhookSecret}
+	for _, c := range res.History.Customers {
+		secret["the address of "+c.ID] = c.Email
+		secret["the last name of "+c.ID] = c.LastName
+	}
+	for _, p := range res.History.Products {
+		secret["the item "+p.SKU] = p.Title
+	}
+	for _, line := range lines {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("a log line is not JSON: %s", line)
+		}
+		if strings.Contains(line, "@example.") {
+			t.Fatalf("a log line holds an e-mail address: %s", line)
+		}
+		for what, v := range secret {
+			if len(v) >= 4 && strings.Contains(line, v) {
+				t.Fatalf("a log line holds %s (%q): %s", what, v, line)
+			}
+		}
 	}
 
 	// What was posted: the history stored, the malformed requests refused.
@@ -175,4 +215,22 @@ func readJSON(t *testing.T, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer the handlers' goroutines may write to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -94,6 +93,9 @@ type nightlyOptions struct {
 	Request     nightly.Request
 	Concurrency int
 	Every       time.Duration
+	// Logs, when set, gets every log line of the handlers (JSON, all
+	// levels); otherwise warnings and errors go to the progress writer.
+	Logs io.Writer
 }
 
 // runNightly plans the night through the planner's handler, works the
@@ -120,7 +122,7 @@ func runNightly(ctx context.Context, o nightlyOptions, stdout, progress io.Write
 		return err
 	}
 	// The handlers log JSON as in Lambda; here only what went wrong.
-	logs := slog.New(slog.NewJSONHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := handlerLog(o.Logs, progress)
 	q := queue.New(sqsc, workURL)
 	planner := &nightly.Planner{Store: st, Queue: q, Log: logs}
 	worker := &stages.Worker{Store: st, Queue: q, Log: logs}
