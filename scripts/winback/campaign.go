@@ -203,6 +203,19 @@ func handlerLog(all, progress io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// openShop opens the local store and reads a shop of it.
+func openShop(ctx context.Context, shopID string) (*store.Store, shop.Shop, error) {
+	st, err := localenv.Store(ctx)
+	if err != nil {
+		return nil, shop.Shop{}, err
+	}
+	sh, err := st.Shop(ctx, shopID)
+	if err != nil {
+		return nil, shop.Shop{}, fmt.Errorf("shop %s: %w", shopID, err)
+	}
+	return st, sh, nil
+}
+
 // campaignShops is the one shop asked for, or every shop.
 func campaignShops(ctx context.Context, st *store.Store, shopID string) ([]shop.Shop, error) {
 	if shopID != "" {
@@ -300,13 +313,9 @@ func campaignPreviewCommand(fs *flag.FlagSet) action {
 		if *limit < 1 || *limit > 100 {
 			return usageErrorf("--limit %d: want 1..100", *limit)
 		}
-		st, err := localenv.Store(ctx)
+		st, sh, err := openShop(ctx, *shopID)
 		if err != nil {
 			return err
-		}
-		sh, err := st.Shop(ctx, *shopID)
-		if err != nil {
-			return fmt.Errorf("shop %s: %w", *shopID, err)
 		}
 		day, err := campaignDay(ctx, st, sh, *asOf)
 		if err != nil {
@@ -392,13 +401,9 @@ func campaignReportCommand(fs *flag.FlagSet) action {
 		if *shopID == "" {
 			return usageErrorf("--shop is required")
 		}
-		st, err := localenv.Store(ctx)
+		st, sh, err := openShop(ctx, *shopID)
 		if err != nil {
 			return err
-		}
-		sh, err := st.Shop(ctx, *shopID)
-		if err != nil {
-			return fmt.Errorf("shop %s: %w", *shopID, err)
 		}
 		ids := []string{*id}
 		if *id == "" {
@@ -523,13 +528,9 @@ func shopConfigureCommand(fs *flag.FlagSet) action {
 		if *shopID == "" {
 			return usageErrorf("--shop is required")
 		}
-		st, err := localenv.Store(ctx)
+		st, sh, err := openShop(ctx, *shopID)
 		if err != nil {
 			return err
-		}
-		sh, err := st.Shop(ctx, *shopID)
-		if err != nil {
-			return fmt.Errorf("shop %s: %w", *shopID, err)
 		}
 		cfg, err := st.CampaignConfig(ctx, sh.ID)
 		if err != nil {

@@ -3,10 +3,9 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/winback/winback/shared/metrics/metricstest"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,34 +13,6 @@ import (
 	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store/memstore"
 )
-
-// ordersIngested returns the OrdersIngested values of the EMF lines in
-// logs, and the namespaces they went to.
-func ordersIngested(t *testing.T, logs *bytes.Buffer) (values []float64, namespaces []string) {
-	t.Helper()
-	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var line struct {
-			AWS *struct {
-				CloudWatchMetrics []struct {
-					Namespace string
-					Metrics   []struct{ Name string }
-				}
-			} `json:"_aws"`
-			OrdersIngested float64
-		}
-		if err := json.Unmarshal([]byte(l), &line); err != nil || line.AWS == nil {
-			continue
-		}
-		d := line.AWS.CloudWatchMetrics[0]
-		if len(d.Metrics) != 1 || d.Metrics[0].Name != "OrdersIngested" {
-			t.Errorf("metric line %s: want OrdersIngested alone", l)
-		}
-		values = append(values, line.OrdersIngested)
-		namespaces = append(namespaces, d.Namespace)
-	}
-	logs.Reset()
-	return values, namespaces
-}
 
 // TestOrdersIngestedMetric: every request that created or updated orders
 // writes one OrdersIngested line counting them, by the API and by the
@@ -74,17 +45,17 @@ func TestOrdersIngestedMetric(t *testing.T) {
 	// GIVEN a batch of two new orders and an invalid one
 	rec := serve(h, "POST", "/v1/orders", `{"orders":[`+order("M-1", "c-1", "5.00")+","+order("M-2", "c-2", "7.00")+`,{"order_id":"M-3"}]}`, auth)
 	// THEN one line counts the two stored
-	if got, ns := ordersIngested(t, &logs); rec.Code != 200 || fmt.Sprint(got) != "[2]" || fmt.Sprint(ns) != "[winback/Test]" {
+	if got, ns := metricstest.Take(t, &logs, "OrdersIngested"); rec.Code != 200 || fmt.Sprint(got) != "[2]" || fmt.Sprint(ns) != "[winback/Test]" {
 		t.Errorf("batch: %d, OrdersIngested %v in %v; want [2] in winback/Test: %s", rec.Code, got, ns, rec.Body)
 	}
 	// GIVEN the same batch again, nothing new: THEN no line
 	serve(h, "POST", "/v1/orders", `{"orders":[`+order("M-1", "c-1", "5.00")+","+order("M-2", "c-2", "7.00")+`]}`, auth)
-	if got, _ := ordersIngested(t, &logs); len(got) != 0 {
+	if got, _ := metricstest.Take(t, &logs, "OrdersIngested"); len(got) != 0 {
 		t.Errorf("unchanged batch: OrdersIngested %v, want none", got)
 	}
 	// GIVEN one order changed: THEN it counts as one
 	serve(h, "POST", "/v1/orders", order("M-1", "c-1", "6.00"), auth)
-	if got, _ := ordersIngested(t, &logs); fmt.Sprint(got) != "[1]" {
+	if got, _ := metricstest.Take(t, &logs, "OrdersIngested"); fmt.Sprint(got) != "[1]" {
 		t.Errorf("updated order: OrdersIngested %v, want [1]", got)
 	}
 
@@ -95,14 +66,14 @@ func TestOrdersIngestedMetric(t *testing.T) {
 	for i, want := range []string{"[1]", "[]"} {
 		rec := serve(h, "POST", "/v1/webhooks/shopify/orders?shop="+sampleShopID, body, hook)
 		// THEN the first counts one order, the duplicate none
-		if got, _ := ordersIngested(t, &logs); rec.Code != 200 || fmt.Sprint(got) != want {
+		if got, _ := metricstest.Take(t, &logs, "OrdersIngested"); rec.Code != 200 || fmt.Sprint(got) != want {
 			t.Errorf("webhook delivery %d: %d, OrdersIngested %v, want %s: %s", i+1, rec.Code, got, want, rec.Body)
 		}
 	}
 
 	// GIVEN no namespace: THEN new orders write no metric
 	serve(api.Routes(routes("")), "POST", "/v1/orders", order("M-9", "c-9", "1.00"), auth)
-	if got, _ := ordersIngested(t, &logs); len(got) != 0 {
+	if got, _ := metricstest.Take(t, &logs, "OrdersIngested"); len(got) != 0 {
 		t.Errorf("without a namespace: OrdersIngested %v, want none", got)
 	}
 }

@@ -3,43 +3,14 @@ package sender_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/winback/winback/shared/metrics/metricstest"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/winback/winback/shared/mail"
 	"github.com/winback/winback/shared/store/memstore"
 )
-
-// emailsSent returns the EmailsSent values of the EMF lines in logs, and
-// the namespaces they went to.
-func emailsSent(t *testing.T, logs *bytes.Buffer) (values []float64, namespaces []string) {
-	t.Helper()
-	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var line struct {
-			AWS *struct {
-				CloudWatchMetrics []struct {
-					Namespace string
-					Metrics   []struct{ Name string }
-				}
-			} `json:"_aws"`
-			EmailsSent float64
-		}
-		if err := json.Unmarshal([]byte(l), &line); err != nil || line.AWS == nil {
-			continue
-		}
-		d := line.AWS.CloudWatchMetrics[0]
-		if len(d.Metrics) != 1 || d.Metrics[0].Name != "EmailsSent" {
-			t.Errorf("metric line %s: want EmailsSent alone", l)
-		}
-		values = append(values, line.EmailsSent)
-		namespaces = append(namespaces, d.Namespace)
-	}
-	logs.Reset()
-	return values, namespaces
-}
 
 // TestEmailsSentMetric: each e-mail SES accepted writes one EmailsSent
 // line of 1; a rejected e-mail and a message delivered again write none,
@@ -61,14 +32,14 @@ func TestEmailsSentMetric(t *testing.T) {
 		t.Fatal(err)
 	}
 	// THEN two lines of one e-mail each
-	if got, ns := emailsSent(t, &logs); fmt.Sprint(got) != "[1 1]" || fmt.Sprint(ns) != "[winback/Test winback/Test]" || len(mailer.emails()) != 2 {
+	if got, ns := metricstest.Take(t, &logs, "EmailsSent"); fmt.Sprint(got) != "[1 1]" || fmt.Sprint(ns) != "[winback/Test winback/Test]" || len(mailer.emails()) != 2 {
 		t.Errorf("EmailsSent %v in %v, %d e-mails; want [1 1] in winback/Test, 2 e-mails", got, ns, len(mailer.emails()))
 	}
 	// GIVEN a delivered again: THEN nothing is sent, nor counted
 	if _, err := s.Work(context.Background(), batch(a.Body())); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := emailsSent(t, &logs); len(got) != 0 || len(mailer.emails()) != 2 {
+	if got, _ := metricstest.Take(t, &logs, "EmailsSent"); len(got) != 0 || len(mailer.emails()) != 2 {
 		t.Errorf("redelivered: EmailsSent %v, %d e-mails; want none, 2 e-mails", got, len(mailer.emails()))
 	}
 
@@ -79,7 +50,7 @@ func TestEmailsSentMetric(t *testing.T) {
 	if _, err := s2.Work(context.Background(), batch(c.Body())); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := emailsSent(t, &logs); len(got) != 0 || len(mailer.emails()) != 3 {
+	if got, _ := metricstest.Take(t, &logs, "EmailsSent"); len(got) != 0 || len(mailer.emails()) != 3 {
 		t.Errorf("without a namespace: EmailsSent %v, %d e-mails; want none, 3 e-mails", got, len(mailer.emails()))
 	}
 }
