@@ -108,7 +108,11 @@
 // customer in those 14 days carries their coupon with probability 0.9
 // when the e-mail caused it and 0.6 when they would have ordered anyway.
 // Held-out customers follow their baseline process exactly as if there
-// had been no campaign.
+// had been no campaign. The shop also keeps acquiring customers at the
+// rate just before End (growth and seasons carried on): their number in
+// the window is Poisson with that mean (about 150 in four weeks with the
+// defaults), each drawn like the history's customers, with fresh ids and
+// order numbers after the history's, never a campaign contact.
 //
 // # Timestamps
 //

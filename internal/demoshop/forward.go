@@ -1,8 +1,11 @@
 package demoshop
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -55,6 +58,16 @@ func Uplift(percent int) float64 {
 // The history's orders bring their due updates (refunds, payments), and the
 // new orders their own refunds, cancellations and re-sends.
 //
+// The shop also goes on acquiring customers in (End, from + days]: as many
+// as a Poisson draw whose mean is Generate's acquisition rate carried on
+// past End (Config.Customers spread over the history with its growth and
+// seasons), each drawn like the history's customers, with the first order
+// in the window and the later ones up to from + days. They are numbered by
+// first order after the history's customers ("c%05d" for the JSON API, 13
+// digits for Shopify, channels assigned as Generate assigns them), their
+// e-mail addresses are unique among all, and they are never contacts of
+// the campaign.
+//
 // On top of that, contacts (by customer id) are the campaign: a mailed
 // customer orders because of the e-mail with probability Uplift(Percent)
 // within ResponseDays of from (a customer who had left comes back, and may
@@ -67,7 +80,9 @@ func Uplift(percent int) float64 {
 //
 // The result is the events after End up to from + days, in time order;
 // the same history, arguments and seed give the same events. Order
-// numbers continue the history's. PlayForward does not change h.
+// numbers continue the history's: first the history's customers' orders,
+// then the new customers', so that the former's do not depend on the new
+// customers. PlayForward does not change h.
 func (h *History) PlayForward(from time.Time, days int, contacts map[string]Contact, seed int64) []Event {
 	g := newGen(h.Config)
 	from = maxTime(from.In(h.Config.Location).Truncate(time.Second), h.End)
@@ -139,8 +154,113 @@ func (h *History) PlayForward(from time.Time, days int, contacts map[string]Cont
 	for k, d := range drafts {
 		h.emit(d, h.nextOrder+k, &events, &beyond, stop, seed)
 	}
+	// The customers acquired after End: their orders are numbered after
+	// those of the history's customers, which keep their numbers.
+	fresh, freshDrafts := h.acquire(g, stop, seed)
+	sortDrafts(freshDrafts)
+	for k, d := range freshDrafts {
+		h.emitFor(fresh[d.cust], d, h.nextOrder+len(drafts)+k, &events, &beyond, stop, seed)
+	}
 	sortEvents(events)
 	return events
+}
+
+// acquire draws the customers the shop acquires in (End, stop] at the
+// history's rate: as many as a Poisson draw with the mean of
+// acquiredMean, each drawn as Generate draws its customers (who they are,
+// their latent rates, their orders up to stop) with their first order in
+// the window, numbered by first order after the history's customers and
+// assigned to a channel as Generate does. The drafts' cust is an index
+// into the customers returned.
+func (h *History) acquire(g *gen, stop time.Time, seed int64) ([]Customer, []draft) {
+	endDay, stopDay := g.span, stop.Sub(g.start).Hours()/24
+	n := poissonDraw(newRand(seed, streamNewCount), g.acquiredMean(endDay, stopDay))
+	if n == 0 {
+		return nil, nil
+	}
+	after := h.End.Add(time.Second)
+	sims := make([]sim, n)
+	for k := range sims {
+		rng := newRand(seed, streamNewCustomer|uint64(k))
+		sims[k] = g.newSim(rng)
+		g.purchases(rng, &sims[k], g.arrival(rng, endDay, stopDay), stopDay, after, stop)
+	}
+	slices.SortStableFunc(sims, func(a, b sim) int { return a.truth.FirstOrder.Compare(b.truth.FirstOrder) })
+	shopify := channels(sims, h.Config.ShopifyShare, newRand(seed, streamNewChannel))
+
+	width := max(5, len(strconv.Itoa(len(h.Customers)))) // as Generate's
+	taken := make(map[string]bool, len(h.Customers)+n)
+	for _, c := range h.Customers {
+		taken[c.Email] = true
+	}
+	customers := make([]Customer, n)
+	var drafts []draft
+	for k := range sims {
+		s, i := &sims[k], len(h.Customers)+k
+		c := Customer{
+			ID:        fmt.Sprintf("c%0*d", width, i+1),
+			FirstName: s.p.first, LastName: s.p.last, Email: s.p.email(taken),
+			AcceptsMarketing: s.consent, Shopify: shopify[k], Truth: s.truth,
+		}
+		if c.Shopify {
+			c.ID = strconv.FormatInt(shopifyCustomerBase+int64(i)+1, 10)
+		}
+		customers[k] = c
+		for _, d := range s.orders {
+			d.cust = k
+			drafts = append(drafts, d)
+		}
+	}
+	return customers, drafts
+}
+
+// acquiredMean is the expected number of customers the shop acquires
+// between days lo and hi (since the start) at the rate at which Generate
+// spreads Config.Customers over the history (see gen.acquisition), its
+// growth and seasons carried on past End.
+func (g *gen) acquiredMean(lo, hi float64) float64 {
+	if !(hi > lo) {
+		return 0
+	}
+	return float64(g.cfg.Customers) * g.acquisitionMass(lo, hi) / g.acquisitionMass(0, g.span)
+}
+
+// acquisitionWeight is the density of first orders on day t, up to a
+// constant: gen.acquisition's weight.
+func (g *gen) acquisitionWeight(t float64) float64 {
+	return (1 + growth*t/g.span) * seasonFactor(g.start.AddDate(0, 0, int(t)))
+}
+
+// acquisitionMass integrates acquisitionWeight over [lo, hi], day by day.
+func (g *gen) acquisitionMass(lo, hi float64) float64 {
+	var m float64
+	for k := math.Floor(lo); k < hi; k++ {
+		a, b := max(lo, k), min(hi, k+1)
+		m += seasonFactor(g.start.AddDate(0, 0, int(k))) * ((b - a) + growth*(b*b-a*a)/(2*g.span))
+	}
+	return m
+}
+
+// arrival draws the day of a first order in (lo, hi] with density
+// proportional to acquisitionWeight.
+func (g *gen) arrival(rng *rand.Rand, lo, hi float64) float64 {
+	bound := (1 + growth*max(1, hi/g.span)) * peakSeason
+	for {
+		t := hi - (hi-lo)*rng.Float64()
+		if rng.Float64()*bound < g.acquisitionWeight(t) {
+			return t
+		}
+	}
+}
+
+// poissonDraw draws from Poisson(mean): the number of arrivals of a
+// unit-rate Poisson process before mean.
+func poissonDraw(rng *rand.Rand, mean float64) int {
+	n := 0
+	for s := rng.ExpFloat64(); s < mean; s += rng.ExpFloat64() {
+		n++
+	}
+	return n
 }
 
 // resume draws the next order of a customer after day (the end of the

@@ -156,6 +156,13 @@ func newGen(cfg Config) *gen {
 // customer draws one customer: who they are, when they first ordered,
 // their latent rates and every order of the history.
 func (g *gen) customer(rng *rand.Rand) sim {
+	s := g.newSim(rng)
+	g.purchases(rng, &s, g.acquisition(rng), g.span, g.start, g.cfg.End)
+	return s
+}
+
+// newSim draws who a customer is and their latent rates.
+func (g *gen) newSim(rng *rand.Rand) sim {
 	par := g.cfg.Params
 	s := sim{p: newPerson(rng), consent: rng.Float64() < ConsentRate}
 	s.st.nu = gammaDraw(rng, par.Q) / par.Gamma / 100 // per cent: values are Gamma(P, nu) in cents
@@ -168,19 +175,23 @@ func (g *gen) customer(rng *rand.Rand) sim {
 	if q := g.packs(tr.Lambda, fav); q > 0 && rng.Float64() < par.Replenishers {
 		s.st.fav, tr.Replenishes, tr.PacksPerOrder = fav, g.ps[fav].SKU, q
 	}
+	return s
+}
 
-	// The purchase process: the first order at t, repeat orders at gaps
-	// drawn from the rate, leaving with probability P after each.
-	t := g.acquisition(rng)
+// purchases draws the purchase process of s: the first order on day t,
+// repeat orders at gaps drawn from the rate, leaving with probability P
+// after each, until day last; orders are placed within [lo, hi].
+func (g *gen) purchases(rng *rand.Rand, s *sim, t, last float64, lo, hi time.Time) {
+	tr := &s.truth
 	alive := true
 	for n := 0; ; n++ {
-		s.orders = append(s.orders, g.order(rng, &s, t, n == 0, nil))
+		s.orders = append(s.orders, g.orderAt(rng, s, g.instant(rng, t, lo, hi), n == 0, nil))
 		s.st.lastDay = t
 		if n > 0 && rng.Float64() < tr.P {
 			alive = false
 			break
 		}
-		if t += g.gap(rng, tr.Lambda, s.st.fav >= 0); t > g.span {
+		if t += g.gap(rng, tr.Lambda, s.st.fav >= 0); t > last {
 			break
 		}
 	}
@@ -192,7 +203,6 @@ func (g *gen) customer(rng *rand.Rand) sim {
 	tr.FirstOrder, tr.LastOrder = s.orders[0].at, s.orders[len(s.orders)-1].at
 	tr.Alive = alive
 	tr.Segment = g.segment(tr)
-	return s
 }
 
 // favouriteWeights are the weights of favourites.
@@ -389,14 +399,19 @@ func (g *gen) segment(tr *Truth) Segment {
 // orders are as close as possible to ShopifyShare of all orders, taking
 // customers in a random order.
 func (g *gen) channels(sims []sim) []bool {
+	return channels(sims, g.cfg.ShopifyShare, newRand(g.cfg.Seed, streamChannel))
+}
+
+// channels is gen.channels with the share and the random stream given.
+func channels(sims []sim, share float64, rng *rand.Rand) []bool {
 	shopify := make([]bool, len(sims))
 	var total int
 	for i := range sims {
 		total += len(sims[i].orders)
 	}
-	target := g.cfg.ShopifyShare * float64(total)
+	target := share * float64(total)
 	var n float64
-	for _, i := range newRand(g.cfg.Seed, streamChannel).Perm(len(sims)) {
+	for _, i := range rng.Perm(len(sims)) {
 		k := float64(len(sims[i].orders))
 		if n+k/2 <= target {
 			shopify[i] = true
@@ -453,7 +468,11 @@ func sortEvents(es []Event) {
 // emit gives a draft the id of order number n and appends its events:
 // those up to until to now, the later ones to later.
 func (h *History) emit(d draft, n int, now, later *[]Event, until time.Time, seed int64) {
-	c := h.Customers[d.cust]
+	h.emitFor(h.Customers[d.cust], d, n, now, later, until, seed)
+}
+
+// emitFor is emit for a draft of customer c.
+func (h *History) emitFor(c Customer, d draft, n int, now, later *[]Event, until time.Time, seed int64) {
 	id := strconv.Itoa(apiOrderBase + n)
 	if c.Shopify {
 		id = strconv.FormatInt(shopifyOrderBase+int64(n), 10)

@@ -13,6 +13,11 @@ const (
 	streamForward   = 2 << 32 // | customer index
 	streamChannel   = 3
 	streamMalformed = 4
+	// PlayForward's new customers: how many, their channels, and each
+	// one's own stream (| index among them).
+	streamNewCount    = 5
+	streamNewChannel  = 6
+	streamNewCustomer = 7 << 32
 )
 
 // newRand returns the random stream of a seed.
