@@ -15,7 +15,9 @@ type data struct {
 }
 
 // newData creates the single table: pk/sk strings, on-demand, TTL on "ttl",
-// point-in-time recovery, kept when the stack is deleted. Its name is left to
+// point-in-time recovery, deletion protection (a delete-table call, by hand
+// or by a replacing deployment, is refused until it is turned off), kept
+// when the stack is deleted. Its name is left to
 // CloudFormation and reaches the functions as WINBACK_TABLE.
 func newData(scope constructs.Construct) *data {
 	table := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
@@ -26,7 +28,8 @@ func newData(scope constructs.Construct) *data {
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 	})
 	return &data{Table: table}
 }

@@ -193,7 +193,8 @@ func TestTable(t *testing.T) {
 	// GIVEN the synthesized stack
 	tpl, raw := template(t)
 
-	// THEN there is exactly one table, keyed pk/sk, on demand, with TTL and PITR
+	// THEN there is exactly one table, keyed pk/sk, on demand, with TTL, PITR
+	// and deletion protection
 	check(t, "one table", func() { tpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
 	check(t, "table properties", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
@@ -208,6 +209,7 @@ func TestTable(t *testing.T) {
 			"BillingMode":                      "PAY_PER_REQUEST",
 			"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"DeletionProtectionEnabled":        true,
 			"ProvisionedThroughput":            assertions.Match_Absent(),
 			"GlobalSecondaryIndexes":           assertions.Match_Absent(),
 			"LocalSecondaryIndexes":            assertions.Match_Absent(),
