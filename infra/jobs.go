@@ -103,20 +103,29 @@ func newJobs(scope constructs.Construct, fns *functions, d *data) *jobs {
 // createQueues creates the work queue and its dead-letter queue, both
 // encrypted with SQS-managed keys and reachable over TLS only.
 func (j *jobs) createQueues(scope constructs.Construct) {
-	j.DeadLetter = awssqs.NewQueue(scope, jsii.String("WorkDeadLetterQueue"), &awssqs.QueueProps{
+	j.DeadLetter = newDeadLetterQueue(scope, "WorkDeadLetterQueue")
+	j.WorkQueue = newQueue(scope, "WorkQueue", workVisibilitySeconds, workRetentionDays, j.DeadLetter)
+}
+
+// newDeadLetterQueue is a dead-letter queue of the stack: messages kept
+// deadLetterRetentionDays, SQS-managed encryption, TLS only.
+func newDeadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
+	return awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deadLetterRetentionDays)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 	})
-	j.WorkQueue = awssqs.NewQueue(scope, jsii.String("WorkQueue"), &awssqs.QueueProps{
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(workVisibilitySeconds)),
-		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(workRetentionDays)),
+}
+
+// newQueue is a work queue of the stack: SQS-managed encryption, TLS only,
+// a message redriven to dlq after maxReceiveCount receives.
+func newQueue(scope constructs.Construct, id string, visibilitySeconds, retentionDays float64, dlq awssqs.Queue) awssqs.Queue {
+	return awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(visibilitySeconds)),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(retentionDays)),
 		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{
-			Queue:           j.DeadLetter,
-			MaxReceiveCount: jsii.Number(maxReceiveCount),
-		},
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(maxReceiveCount)},
 	})
 }
 

@@ -163,26 +163,9 @@ func newMail(scope constructs.Construct, fns *functions, d *data, a *api, worker
 // createQueues creates the send queue (one message per recipient) and its
 // dead-letter queue, encrypted with SQS-managed keys, TLS only.
 func (m *mail) createQueues(scope constructs.Construct) {
-	m.SendDeadLetter = awssqs.NewQueue(scope, jsii.String("SendDeadLetterQueue"), &awssqs.QueueProps{
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deadLetterRetentionDays)),
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-	})
-	m.SendQueue = awssqs.NewQueue(scope, jsii.String("SendQueue"), &awssqs.QueueProps{
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(sendVisibilitySeconds)),
-		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(sendRetentionDays)),
-		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{
-			Queue:           m.SendDeadLetter,
-			MaxReceiveCount: jsii.Number(maxReceiveCount),
-		},
-	})
-	m.EventsDeadLetter = awssqs.NewQueue(scope, jsii.String("MailEventsDeadLetterQueue"), &awssqs.QueueProps{
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(deadLetterRetentionDays)),
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-	})
+	m.SendDeadLetter = newDeadLetterQueue(scope, "SendDeadLetterQueue")
+	m.SendQueue = newQueue(scope, "SendQueue", sendVisibilitySeconds, sendRetentionDays, m.SendDeadLetter)
+	m.EventsDeadLetter = newDeadLetterQueue(scope, "MailEventsDeadLetterQueue")
 }
 
 // createConfigurationSet creates the SES configuration set every campaign
