@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 # Every directory under functions/ (not its files, e.g. binaries_test.go).
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
-GO_BUILD_LAMBDA := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
+# STACK is the CloudFormation stack make deploy, diff and destroy work on (the app's only stack).
+STACK := Winback
 
 .PHONY: test lint unit tools chromium emulators stack stack-down demo-down build synth demo api bench bench-ingest bench-clv bench-nightly bench-campaign clean
 
@@ -49,29 +50,53 @@ stack: tools
 stack-down:
 	@scripts/stack.sh down
 
-## build: one linux/arm64 bootstrap per function into bin/<fn>/bootstrap (what infra/ packages)
+## build: one linux/arm64 bootstrap per function into bin/<fn>/ (what infra/ packages), stripped and
+##        reproducible (the same commit and Go give the same bytes); prints each size and SHA-256, and
+##        writes bin/SHA256SUMS (check a build against it: cd bin && sha256sum -c SHA256SUMS)
 build: $(addprefix build-,$(FUNCTIONS))
+	@cd bin && sha256sum $(foreach f,$(FUNCTIONS),$(f)/bootstrap $(f)/zoneinfo.zip) >SHA256SUMS
+	@cd bin && for f in $(FUNCTIONS); do \
+	  printf 'bin/%-22s %10d bytes  sha256 %s\n' "$$f/bootstrap" "$$(stat -c %s "$$f/bootstrap")" "$$(sha256sum <"$$f/bootstrap" | cut -c1-64)"; \
+	done
+	@echo "bin/SHA256SUMS written; built with $$(go version bin/$(firstword $(FUNCTIONS))/bootstrap | cut -d' ' -f2)"
 
-# Each function ships Go's zone database beside its binary (ZONEINFO in infra/):
-# provided.al2023 has none, and embedding time/tzdata would add 450 KB to every binary.
+# scripts/build-function.sh is the one definition of a function's build (the
+# flags, the toolchain, zoneinfo.zip beside the binary); functions/*_test.go
+# build with it too.
 build-%:
-	$(GO_BUILD_LAMBDA) -o bin/$*/bootstrap ./functions/$*
-	cp "$$(go env GOROOT)/lib/time/zoneinfo.zip" bin/$*/zoneinfo.zip
+	@scripts/build-function.sh ./functions/$* bin/$*
 
 # cdk: the CDK CLI pinned in scripts/node/package-lock.json (installed by `scripts/stack.sh install-cdk`)
 CDK := scripts/node/node_modules/.bin/cdk
 
-## synth: the CloudFormation templates into cdk.out/ (no AWS account needed)
+# NEEDS_AWS is what make diff, deploy and destroy say when the CDK CLI fails: most often, no credentials.
+NEEDS_AWS = { echo "make $@: cdk failed (see above). make $@ works on the stack in your AWS account: it needs AWS credentials" \
+  "(AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or aws sso login) and a region (AWS_REGION or the profile's);" \
+  "'Unable to resolve AWS account' means there were none. make synth needs neither." >&2; exit 1; }
+
+## synth: the CloudFormation templates into cdk.out/ (no AWS account, credentials or bootstrap needed)
 synth: tools build
 	@scripts/stack.sh install-cdk
 	$(CDK) synth --quiet --output cdk.out
 
-.PHONY: deploy
-## deploy: build and deploy the Winback stack to the AWS account of your credentials
+.PHONY: diff deploy destroy
+## diff: what make deploy would change in the deployed stack (cdk diff); needs AWS credentials
+diff: tools build
+	@scripts/stack.sh install-cdk
+	@$(CDK) diff $(STACK) --output cdk.out || $(NEEDS_AWS)
+
+## deploy: build and deploy the stack to the AWS account of your credentials; its outputs (ApiUrl,
+##         TableName, …) go to cdk-outputs.json, which scripts/smoke reads
 #   needs AWS credentials and, once per account and region, `scripts/node/node_modules/.bin/cdk bootstrap`
 deploy: tools build
 	@scripts/stack.sh install-cdk
-	$(CDK) deploy Winback --output cdk.out
+	$(CDK) deploy $(STACK) --output cdk.out --outputs-file cdk-outputs.json || $(NEEDS_AWS)
+
+## destroy: delete the stack (cdk destroy asks first); the table stays, retained with deletion protection:
+##          see the README's "Tear down"
+destroy: tools build
+	@scripts/stack.sh install-cdk
+	$(CDK) destroy $(STACK) --output cdk.out || $(NEEDS_AWS)
 
 ## demo: the whole pipeline on local emulators, no AWS account
 demo: tools emulators

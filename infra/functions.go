@@ -26,13 +26,14 @@ const envMetricsNamespace = "WINBACK_METRICS_NAMESPACE"
 const (
 	defaultMemoryMB       = 256
 	defaultTimeoutSeconds = 10
-	logRetention          = awslogs.RetentionDays_ONE_MONTH
 )
 
 // functions creates the stack's Go Lambda functions with the common settings.
 type functions struct {
 	scope    constructs.Construct
 	assetDir string
+	// retention is how long the functions' logs are kept.
+	retention awslogs.RetentionDays
 	// created is every function newGo made, in order: what the alarms
 	// and the dashboard watch (observe.go).
 	created []createdFunction
@@ -62,14 +63,16 @@ type goFunction struct {
 	DeadLetterQueue awssqs.IQueue
 }
 
-// newFunctions returns the helper that builds functions from assetDir/<name>/bootstrap.
-func newFunctions(scope constructs.Construct, assetDir string) *functions {
-	return &functions{scope: scope, assetDir: assetDir}
+// newFunctions returns the helper that builds functions from
+// assetDir/<name>/bootstrap, keeping their logs cfg.LogRetentionDays.
+func newFunctions(scope constructs.Construct, assetDir string, cfg config) *functions {
+	return &functions{scope: scope, assetDir: assetDir, retention: retentionDays[cfg.LogRetentionDays]}
 }
 
 // newGo creates a provided.al2023 arm64 function from <assetDir>/<Name>/bootstrap
-// with JSON logs in its own log group of limited retention, and a role that
-// may only write to that log group. Further access is granted with Grant*.
+// with JSON logs in its own log group of limited retention, and a role of
+// its own that may only write to that log group. Further access is granted
+// with Grant* or, on the table, access.go's statements.
 // Every function is told the metrics namespace, and is recorded in created.
 // It panics, as CDK constructs do, when the bootstrap binary or the zone
 // database beside it (zoneinfo.zip, read through ZONEINFO) is missing.
@@ -99,7 +102,7 @@ func (f *functions) newGo(fn goFunction) awslambda.Function {
 	}
 
 	logs := awslogs.NewLogGroup(f.scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
+		Retention:     f.retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	// An own role instead of the default one: the default attaches the

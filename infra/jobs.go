@@ -2,11 +2,10 @@ package main
 
 import (
 	"fmt"
-	"strings"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
@@ -14,25 +13,22 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/winback/winback/shared/store"
 )
 
 // envWorkQueue carries the work queue's URL to the nightly and score functions.
 const envWorkQueue = "WINBACK_WORK_QUEUE_URL"
 
-// CDK context keys of the nightly schedule (cdk synth -c nightlySchedule=...).
-const (
-	ctxNightlySchedule = "nightlySchedule"
-	ctxNightlyTimezone = "nightlyTimezone"
-)
+// envSendRetentionDays carries the sendRetentionDays context key to the
+// function that writes campaign recipients (score, whose campaign step
+// adds them; the sender only updates them): how many days DynamoDB keeps
+// a recipient before its TTL removes it.
+const envSendRetentionDays = store.EnvSendRetentionDays
 
-// The nightly job's settings.
+// The nightly job's settings (its schedule and time zone are the
+// nightlySchedule and nightlyTimezone context keys: config.go).
 const (
-	// defaultNightlySchedule runs the job at 02:30 every day, in
-	// defaultNightlyTimezone. Each shop scores its own yesterday (in its
-	// time zone) whatever the schedule's zone.
-	defaultNightlySchedule = "cron(30 2 * * ? *)"
-	defaultNightlyTimezone = "UTC"
-
 	// The worker handles one map, fit, score or finish message per record;
 	// a score message is a whole shard of a shop's customers.
 	workerMemoryMB       = 1024
@@ -71,11 +67,6 @@ const (
 	oldestMessageAlarmSeconds = 60 * 60
 )
 
-// runItemPartitions is the partition keys of shops' run items
-// (store.runsPK: "SHOP#<id>#RUNS"), the only items the planner writes:
-// it begins each shop's run and records what it cost.
-const runItemPartitions = "SHOP#*#RUNS"
-
 // jobs is the nightly scoring job: the schedule, the planner it invokes,
 // the work queue with its dead-letter queue, and the worker the queue
 // feeds.
@@ -88,14 +79,15 @@ type jobs struct {
 	Alarms     []awscloudwatch.Alarm
 }
 
-// newJobs creates the nightly job. The schedule and its time zone come
-// from the CDK context keys nightlySchedule and nightlyTimezone when set.
-func newJobs(scope constructs.Construct, fns *functions, d *data) *jobs {
+// newJobs creates the nightly job, on cfg's schedule in cfg's time zone.
+// The worker, which runs the campaigns, keeps their recipients
+// cfg.SendRetentionDays.
+func newJobs(scope constructs.Construct, fns *functions, d *data, cfg config) *jobs {
 	j := &jobs{}
 	j.createQueues(scope)
-	j.createWorker(fns, d)
+	j.createWorker(fns, d, cfg)
 	j.createPlanner(fns, d)
-	j.createSchedule(scope)
+	j.createSchedule(scope, cfg)
 	j.createAlarms(scope)
 	return j
 }
@@ -130,20 +122,22 @@ func newQueue(scope constructs.Construct, id string, visibilitySeconds, retentio
 }
 
 // createWorker creates the score function, fed by the work queue. It reads
-// summaries and writes scores, results, runs and KPIs, and sends the next
-// stages' messages.
-func (j *jobs) createWorker(fns *functions, d *data) {
+// summaries and writes scores, results, runs and KPIs, runs the campaigns
+// (recipients kept cfg.SendRetentionDays), and sends the next stages'
+// messages.
+func (j *jobs) createWorker(fns *functions, d *data, cfg config) {
 	j.Worker = fns.newGo(goFunction{
 		Name:        "score",
 		Description: "winback: the nightly job's worker (map, fit, score, finish messages from the work queue)",
 		MemoryMB:    workerMemoryMB,
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(workerTimeoutSeconds)),
 		Env: map[string]*string{
-			envTable:     d.Table.TableName(),
-			envWorkQueue: j.WorkQueue.QueueUrl(),
+			envTable:             d.Table.TableName(),
+			envWorkQueue:         j.WorkQueue.QueueUrl(),
+			envSendRetentionDays: jsii.String(strconv.Itoa(cfg.SendRetentionDays)),
 		},
 	})
-	d.Table.GrantReadWriteData(j.Worker)
+	d.allow(j.Worker, workerAccess...)
 	j.WorkQueue.GrantSendMessages(j.Worker)
 	// The event source grants receiving and deleting.
 	j.Worker.AddEventSource(awslambdaeventsources.NewSqsEventSource(j.WorkQueue, &awslambdaeventsources.SqsEventSourceProps{
@@ -153,8 +147,8 @@ func (j *jobs) createWorker(fns *functions, d *data) {
 	}))
 }
 
-// createPlanner creates the nightly function. It reads the table (the shop
-// list, shops, runs), writes only run items, and sends to the work queue.
+// createPlanner creates the nightly function. It reads the shop list,
+// shops and runs, writes only run items, and sends to the work queue.
 func (j *jobs) createPlanner(fns *functions, d *data) {
 	j.Planner = fns.newGo(goFunction{
 		Name:        "nightly",
@@ -166,15 +160,7 @@ func (j *jobs) createPlanner(fns *functions, d *data) {
 			envWorkQueue: j.WorkQueue.QueueUrl(),
 		},
 	})
-	d.Table.GrantReadData(j.Planner)
-	j.Planner.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Effect:    awsiam.Effect_ALLOW,
-		Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:UpdateItem"),
-		Resources: jsii.Strings(*d.Table.TableArn()),
-		Conditions: &map[string]any{
-			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{runItemPartitions}},
-		},
-	}))
+	d.allow(j.Planner, plannerAccess...)
 	j.WorkQueue.GrantSendMessages(j.Planner)
 	// The scheduler invokes the planner asynchronously: Lambda retries a
 	// failed night twice (planning again is safe: a started run is
@@ -188,16 +174,7 @@ func (j *jobs) createPlanner(fns *functions, d *data) {
 // createSchedule creates the EventBridge Scheduler schedule that invokes
 // the planner with a scheduled event (nightly.PlanEvent): its id and time
 // are the execution's, filled in by the scheduler.
-func (j *jobs) createSchedule(scope constructs.Construct) {
-	expr := contextString(scope, ctxNightlySchedule, defaultNightlySchedule)
-	zone := contextString(scope, ctxNightlyTimezone, defaultNightlyTimezone)
-	if !validScheduleExpression(expr) {
-		panic(fmt.Errorf("context %s = %q: want a Scheduler expression such as %q (cron(minutes hours day-of-month month day-of-week year) or rate(...))",
-			ctxNightlySchedule, expr, defaultNightlySchedule))
-	}
-	if zone == "" || strings.ContainsAny(zone, " \t") {
-		panic(fmt.Errorf("context %s = %q: want an IANA time zone such as %q or %q", ctxNightlyTimezone, zone, "UTC", "Europe/Berlin"))
-	}
+func (j *jobs) createSchedule(scope constructs.Construct, cfg config) {
 	input := awsscheduler.ScheduleTargetInput_FromObject(map[string]any{
 		"version":     "0",
 		"id":          awsscheduler.ContextAttribute_ExecutionId(),
@@ -209,7 +186,7 @@ func (j *jobs) createSchedule(scope constructs.Construct) {
 	})
 	j.Schedule = awsscheduler.NewSchedule(scope, jsii.String("NightlySchedule"), &awsscheduler.ScheduleProps{
 		Description: jsii.String("winback: the nightly scoring job"),
-		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(expr), awscdk.TimeZone_Of(jsii.String(zone))),
+		Schedule:    awsscheduler.ScheduleExpression_Expression(jsii.String(cfg.NightlySchedule), awscdk.TimeZone_Of(jsii.String(cfg.NightlyTimezone))),
 		Target: awsschedulertargets.NewLambdaInvoke(j.Planner, &awsschedulertargets.ScheduleTargetBaseProps{
 			Input: input,
 			// Delivery to Lambda only; the planner's own retries are its
@@ -246,29 +223,4 @@ func (j *jobs) createAlarms(scope constructs.Construct) {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}),
 	)
-}
-
-// contextString is the CDK context value of key, or def when it is unset.
-func contextString(scope constructs.Construct, key, def string) string {
-	v := scope.Node().TryGetContext(jsii.String(key))
-	if v == nil {
-		return def
-	}
-	s, ok := v.(string)
-	if !ok {
-		panic(fmt.Errorf("context %s = %v: want a string", key, v))
-	}
-	return strings.TrimSpace(s)
-}
-
-// validScheduleExpression reports whether expr has the shape of a
-// Scheduler cron(...) or rate(...) expression (Scheduler checks the rest
-// at deployment).
-func validScheduleExpression(expr string) bool {
-	for _, kind := range []string{"cron(", "rate("} {
-		if strings.HasPrefix(expr, kind) && strings.HasSuffix(expr, ")") {
-			return len(strings.TrimSpace(expr[len(kind):len(expr)-1])) > 0
-		}
-	}
-	return false
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -32,30 +29,10 @@ const (
 	envSendRate         = "WINBACK_SEND_RATE"
 )
 
-// CDK context keys of the campaign mail (cdk synth -c senderIdentity=shop.example).
+// The campaign mail's settings (the sender identities, SES's rate and the
+// unsubscribe links' base URL are the context keys senderIdentity,
+// sesMaxSendRate and unsubscribeBaseUrl: config.go).
 const (
-	// ctxSenderIdentity is the SES identity (a verified domain or
-	// address) the sender may send as; several, comma-separated, when
-	// the stack's shops send from several domains.
-	ctxSenderIdentity = "senderIdentity"
-	// ctxSESMaxSendRate is the e-mails per second winback may hand to
-	// SES: the account's MaxSendRate, or the share of it left to winback.
-	ctxSESMaxSendRate = "sesMaxSendRate"
-	// ctxUnsubscribeBaseURL is the HTTPS URL unsubscribe links start
-	// with, when the API has a custom domain.
-	ctxUnsubscribeBaseURL = "unsubscribeBaseUrl"
-)
-
-// The campaign mail's settings.
-const (
-	// defaultSenderIdentity is a placeholder: SES refuses to send as an
-	// identity the account has not verified, so nothing is mailed until
-	// senderIdentity names the shops' real, verified domain.
-	defaultSenderIdentity = "example.com"
-	// defaultSESMaxSendRate is SES's MaxSendRate of an account just out
-	// of the sandbox (e-mails per second; the sandbox allows 1).
-	defaultSESMaxSendRate = 14
-
 	// senderConcurrency is how many sender instances run at once: the
 	// event source mapping's MaximumConcurrency (whose least is 2) and
 	// the function's reserved concurrency, so that nothing else (a retry,
@@ -80,12 +57,12 @@ const (
 	// for a queue that is a Lambda event source. A throttled message is
 	// tried again after it.
 	sendVisibilitySeconds = 6 * senderTimeoutSeconds
-	// sendRetentionDays keeps recipients' messages SQS's default four
-	// days. A message that reaches the dead-letter queue after
+	// sendQueueRetentionDays keeps recipients' messages SQS's default
+	// four days. A message that reaches the dead-letter queue after
 	// maxReceiveCount deliveries leaves its recipient queued (the sender
 	// released its claim) or in doubt (never sent again): a resumed run
 	// queues the former again.
-	sendRetentionDays = 4
+	sendQueueRetentionDays = 4
 
 	// EventBridge's delivery of an SES event to the mailevents function:
 	// a few attempts within two hours, then the dead-letter queue. The
@@ -139,24 +116,27 @@ type mail struct {
 	EventsDeadLetter awssqs.Queue
 	// SendingPaused counts the sender's SendingPaused log lines.
 	SendingPaused awslogs.MetricFilter
-	Alarms        []awscloudwatch.Alarm
+	// SendingStopped counts the safety valve's stops of a shop's sending:
+	// the SendingStopped log lines of mailevents (while a campaign sends)
+	// and of the score worker (the nightly campaign step).
+	SendingStopped awscloudwatch.Metric
+	Alarms         []awscloudwatch.Alarm
 	// setName is the configuration set's name, known at synthesis.
 	setName string
 }
 
 // newMail creates the campaign mail and lets the nightly worker (the
 // score function, which runs each shop's campaign after its night) send
-// to the send queue. The sender identity, SES's rate and the unsubscribe
-// base URL come from the CDK context keys senderIdentity,
-// sesMaxSendRate and unsubscribeBaseUrl when set.
-func newMail(scope constructs.Construct, fns *functions, d *data, a *api, worker awslambda.Function) *mail {
+// to the send queue. The sender identities, SES's rate and the
+// unsubscribe base URL are cfg's.
+func newMail(scope constructs.Construct, fns *functions, d *data, a *api, worker awslambda.Function, cfg config) *mail {
 	m := &mail{}
 	m.createQueues(scope)
 	m.createConfigurationSet(scope)
-	m.createSender(scope, fns, d, a)
+	m.createSender(scope, fns, d, a, cfg)
 	m.createEvents(scope, fns, d)
 	m.allowCampaigns(worker)
-	m.createAlarms(scope)
+	m.createAlarms(scope, worker)
 	return m
 }
 
@@ -164,7 +144,7 @@ func newMail(scope constructs.Construct, fns *functions, d *data, a *api, worker
 // dead-letter queue, encrypted with SQS-managed keys, TLS only.
 func (m *mail) createQueues(scope constructs.Construct) {
 	m.SendDeadLetter = newDeadLetterQueue(scope, "SendDeadLetterQueue")
-	m.SendQueue = newQueue(scope, "SendQueue", sendVisibilitySeconds, sendRetentionDays, m.SendDeadLetter)
+	m.SendQueue = newQueue(scope, "SendQueue", sendVisibilitySeconds, sendQueueRetentionDays, m.SendDeadLetter)
 	m.EventsDeadLetter = newDeadLetterQueue(scope, "MailEventsDeadLetterQueue")
 }
 
@@ -200,12 +180,7 @@ func (m *mail) createConfigurationSet(scope constructs.Construct) {
 // createSender creates the send function, fed by the send queue, and its
 // permissions: the table, its dead-letter queue, and ses:SendEmail as the
 // configured identities with the configuration set, nothing else of SES.
-func (m *mail) createSender(scope constructs.Construct, fns *functions, d *data, a *api) {
-	rate := contextNumber(scope, ctxSESMaxSendRate, defaultSESMaxSendRate)
-	if !(rate > 0) || math.IsInf(rate, 1) {
-		panic(fmt.Errorf("context %s = %v: want SES's MaxSendRate, e-mails per second, above 0 (the default %d is an account's out of the sandbox)",
-			ctxSESMaxSendRate, rate, defaultSESMaxSendRate))
-	}
+func (m *mail) createSender(scope constructs.Construct, fns *functions, d *data, a *api, cfg config) {
 	m.Sender = fns.newGo(goFunction{
 		Name:        "send",
 		Description: "winback: the campaign sender (send queue -> SES v2 SendEmail, at most once per recipient)",
@@ -213,13 +188,13 @@ func (m *mail) createSender(scope constructs.Construct, fns *functions, d *data,
 		Env: map[string]*string{
 			envTable:            d.Table.TableName(),
 			envSendDeadLetters:  m.SendDeadLetter.QueueUrl(),
-			envUnsubscribeBase:  unsubscribeBase(scope, a),
+			envUnsubscribeBase:  unsubscribeBase(cfg, a),
 			envConfigurationSet: jsii.String(m.setName),
-			envSendRate:         jsii.String(strconv.FormatFloat(rate/senderConcurrency, 'f', -1, 64)),
+			envSendRate:         jsii.String(strconv.FormatFloat(cfg.SESMaxSendRate/senderConcurrency, 'f', -1, 64)),
 		},
 		ReservedConcurrency: senderConcurrency,
 	})
-	d.Table.GrantReadWriteData(m.Sender)
+	d.allow(m.Sender, senderAccess...)
 	// What can never be sent goes to the dead letters with its reason;
 	// the sender never sends to the send queue itself.
 	m.SendDeadLetter.GrantSendMessages(m.Sender)
@@ -236,7 +211,7 @@ func (m *mail) createSender(scope constructs.Construct, fns *functions, d *data,
 	// latter), and they are all that is allowed.
 	stack := awscdk.Stack_Of(scope)
 	resources := []*string{sesARN(stack, "configuration-set", m.setName)}
-	for _, id := range senderIdentities(scope) {
+	for _, id := range cfg.SenderIdentities {
 		resources = append(resources, sesARN(stack, "identity", id))
 	}
 	m.Sender.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -256,7 +231,7 @@ func (m *mail) createEvents(scope constructs.Construct, fns *functions, d *data)
 		Env:             map[string]*string{envTable: d.Table.TableName()},
 		DeadLetterQueue: m.EventsDeadLetter,
 	})
-	d.Table.GrantReadWriteData(m.Events)
+	d.allow(m.Events, maileventsAccess...)
 	m.Events.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		RetryAttempts: jsii.Number(mailEventsRetries),
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(mailEventsMaxAgeHrs)),
@@ -299,7 +274,7 @@ func (m *mail) allowCampaigns(worker awslambda.Function) {
 // (recipients that failed for good, SES events not applied), and SES
 // pausing the account's sending (the sender logs winback_metric
 // "SendingPaused" at ERROR, and pauses the campaign).
-func (m *mail) createAlarms(scope constructs.Construct) {
+func (m *mail) createAlarms(scope constructs.Construct, worker awslambda.Function) {
 	deadLetterAlarm := func(id string, q awssqs.Queue, what string) awscloudwatch.Alarm {
 		return q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
@@ -319,7 +294,35 @@ func (m *mail) createAlarms(scope constructs.Construct) {
 		MetricName:      jsii.String("SendingPaused"),
 		MetricValue:     jsii.String("1"),
 	})
+	// The safety valve (shared/campaign, valve.go) logs winback_metric
+	// "SendingStopped" where it trips: in mailevents while a campaign
+	// sends, in the score worker at night. One metric, two filters.
+	ns := metricNamespace(awscdk.Stack_Of(scope))
+	for _, f := range []struct {
+		id    string
+		group awslogs.ILogGroup
+	}{{"SendingStoppedEventsFilter", m.Events.LogGroup()}, {"SendingStoppedNightlyFilter", worker.LogGroup()}} {
+		awslogs.NewMetricFilter(scope, jsii.String(f.id), &awslogs.MetricFilterProps{
+			LogGroup:        f.group,
+			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.winback_metric"), jsii.String("="), jsii.String("SendingStopped")),
+			MetricNamespace: jsii.String(ns),
+			MetricName:      jsii.String("SendingStopped"),
+			MetricValue:     jsii.String("1"),
+		})
+	}
+	m.SendingStopped = awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(ns), MetricName: jsii.String("SendingStopped"),
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+	})
 	m.Alarms = append(m.Alarms,
+		m.SendingStopped.CreateAlarm(scope, jsii.String("SendingStoppedAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription: jsii.String("winback: the safety valve stopped a shop's sending (its campaign's hard-bounce rate reached 5% or its complaint rate 0.1%); " +
+				"see the shop's report or GET /v1/campaigns, clean its list, then: winback shop resume-sending --shop SHOP_ID --yes"),
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}),
 		deadLetterAlarm("SendDeadLetterAlarm", m.SendDeadLetter,
 			"winback: campaign recipients in the send dead-letter queue (rejected by SES, not renderable, or failed "+
 				fmt.Sprint(maxReceiveCount)+" times; each message says why, see the send function's logs)"),
@@ -366,54 +369,12 @@ func sesARN(stack awscdk.Stack, resource, name string) *string {
 	})
 }
 
-// senderIdentities are the SES identities of the senderIdentity context
-// key: domains ("shop.example") or addresses ("news@shop.example"), the
-// ones SES verified, which a shop's From address must belong to. No
-// wildcard and no ARN: the policy names each.
-func senderIdentities(scope constructs.Construct) []string {
-	raw := contextString(scope, ctxSenderIdentity, defaultSenderIdentity)
-	var ids []string
-	for _, id := range strings.Split(raw, ",") {
-		id = strings.TrimSpace(id)
-		if id == "" || strings.ContainsAny(id, "*?:/ \t") {
-			panic(fmt.Errorf("context %s = %q: want SES identities, comma-separated, each a verified domain (%q) or address (%q)",
-				ctxSenderIdentity, raw, "shop.example", "news@shop.example"))
-		}
-		ids = append(ids, id)
-	}
-	return ids
-}
-
-// unsubscribeBase is the unsubscribe links' base URL: the unsubscribeBaseUrl
-// context key (a custom domain of the API), else the HTTP API's own URL.
-// RFC 8058 one-click needs HTTPS.
-func unsubscribeBase(scope constructs.Construct, a *api) *string {
-	raw := contextString(scope, ctxUnsubscribeBaseURL, "")
-	if raw == "" {
+// unsubscribeBase is the unsubscribe links' base URL: the
+// unsubscribeBaseUrl context key (a custom domain of the API), else the
+// HTTP API's own URL.
+func unsubscribeBase(cfg config, a *api) *string {
+	if cfg.UnsubscribeBaseURL == "" {
 		return a.HTTP.ApiEndpoint()
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		panic(fmt.Errorf("context %s = %q: want the API's HTTPS base URL without query, such as %q",
-			ctxUnsubscribeBaseURL, raw, "https://api.shop.example"))
-	}
-	return jsii.String(strings.TrimRight(raw, "/"))
-}
-
-// contextNumber is the CDK context value of key as a number (cdk.json
-// holds numbers, -c gives strings), or def when it is unset.
-func contextNumber(scope constructs.Construct, key string, def float64) float64 {
-	v := scope.Node().TryGetContext(jsii.String(key))
-	switch n := v.(type) {
-	case nil:
-		return def
-	case float64:
-		return n
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		if err == nil {
-			return f
-		}
-	}
-	panic(fmt.Errorf("context %s = %v: want a number", key, v))
+	return jsii.String(cfg.UnsubscribeBaseURL)
 }

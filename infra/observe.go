@@ -16,11 +16,6 @@ import (
 	"github.com/winback/winback/shared/metrics"
 )
 
-// ctxAlarmEmail is the CDK context key of the address (or addresses,
-// comma-separated) the alarms are mailed to (cdk deploy -c
-// alarmEmail=ops@shop.example). Unset, the topic has no subscriber.
-const ctxAlarmEmail = "alarmEmail"
-
 // What the alarms watch, and when they go off.
 const (
 	// alarmPeriodMinutes is the window of the functions', queues', API's
@@ -59,12 +54,13 @@ type observe struct {
 	scope constructs.Construct
 }
 
-// newObserve creates the alarm topic and its e-mail subscription, the
-// alarms not yet created by the stack's concerns, and the dashboard; and
-// points every alarm (j's and m's too) at the topic.
-func newObserve(scope constructs.Construct, fns *functions, d *data, a *api, j *jobs, m *mail) *observe {
+// newObserve creates the alarm topic and its e-mail subscriptions (the
+// alarmEmail context key), the alarms not yet created by the stack's
+// concerns, and the dashboard; and points every alarm (j's and m's too)
+// at the topic.
+func newObserve(scope constructs.Construct, fns *functions, d *data, a *api, j *jobs, m *mail, cfg config) *observe {
 	o := &observe{scope: scope}
-	o.createTopic()
+	o.createTopic(cfg)
 	o.Alarms = append(o.Alarms, j.Alarms...)
 	o.Alarms = append(o.Alarms, m.Alarms...)
 	// Each watch creates its alarms and returns its row of the dashboard.
@@ -81,38 +77,20 @@ func newObserve(scope constructs.Construct, fns *functions, d *data, a *api, j *
 }
 
 // createTopic creates the Alarms topic, subscribing the alarmEmail
-// addresses when given. SNS asks each address to confirm first.
+// addresses when given. SNS asks each address to confirm first. The
+// e-mails come from "winback <stage> alarms".
 //
 // The topic is not encrypted: CloudWatch cannot publish to a topic under
 // the AWS-managed SNS key, and a key of the stack ($1 a month) would
 // guard alarm names and states, which are no secret. It accepts TLS only.
-func (o *observe) createTopic() {
+func (o *observe) createTopic(cfg config) {
 	o.Topic = awssns.NewTopic(o.scope, jsii.String("Alarms"), &awssns.TopicProps{
-		DisplayName: jsii.String("winback alarms"),
+		DisplayName: jsii.String("winback " + cfg.Stage + " alarms"),
 		EnforceSSL:  jsii.Bool(true),
 	})
-	for _, addr := range alarmEmails(o.scope) {
+	for _, addr := range cfg.AlarmEmails {
 		o.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
 	}
-}
-
-// alarmEmails are the addresses of the alarmEmail context key (none when unset).
-func alarmEmails(scope constructs.Construct) []string {
-	raw := contextString(scope, ctxAlarmEmail, "")
-	if raw == "" {
-		return nil
-	}
-	var addrs []string
-	for _, addr := range strings.Split(raw, ",") {
-		addr = strings.TrimSpace(addr)
-		local, domain, ok := strings.Cut(addr, "@")
-		if !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(addr, " \t<>\"") || strings.Count(addr, "@") != 1 {
-			panic(fmt.Errorf("context %s = %q: want e-mail addresses, comma-separated, such as %q",
-				ctxAlarmEmail, raw, "ops@shop.example"))
-		}
-		addrs = append(addrs, addr)
-	}
-	return addrs
 }
 
 // alarm creates an alarm on metric (its own period and statistic) going
@@ -183,6 +161,7 @@ func (o *observe) watchCustomMetrics(m *mail) []awscloudwatch.IWidget {
 		perDay("Customers scored", metrics.CustomersScored),
 		perDay("E-mails sent", metrics.EmailsSent),
 		graph("SES paused sending", 6, []awscloudwatch.IMetric{paused}, threshold(1, "alarm")),
+		graph("Shops stopped by the safety valve", 6, []awscloudwatch.IMetric{m.SendingStopped}, threshold(1, "alarm")),
 	}
 }
 

@@ -342,7 +342,7 @@ func TestDashboard(t *testing.T) {
 	}
 	// AND the alarms' figures
 	for _, m := range [][2]string{
-		{"winback/Winback", "SendingPaused"},
+		{"winback/Winback", "SendingPaused"}, {"winback/Winback", "SendingStopped"},
 		{"AWS/Lambda", "Errors"}, {"AWS/Lambda", "Throttles"},
 		{"AWS/SQS", "ApproximateNumberOfMessagesVisible"}, {"AWS/SQS", "ApproximateAgeOfOldestMessage"},
 		{"AWS/ApiGateway", "5xx"}, {"AWS/ApiGateway", "Count"},

@@ -31,9 +31,11 @@ func newReader(fns *functions, d *data, a *api) awslambda.Function {
 	fn := fns.newGo(goFunction{
 		Name:        "api",
 		Description: "winback: customers, report, campaigns, erasure and the unsubscribe page",
-		Env:         map[string]*string{envTable: d.Table.TableName()},
+		Env:         a.functionEnv(map[string]*string{envTable: d.Table.TableName()}),
+		// A flood starts at most this many instances (api.go: limits).
+		ReservedConcurrency: a.Limits.APIConcurrency,
 	})
-	d.Table.GrantReadWriteData(fn)
+	d.allow(fn, apiAccess...)
 	a.addRoute(awsapigatewayv2.HttpMethod_GET, pathCustomers, fn)
 	a.addRoute(awsapigatewayv2.HttpMethod_GET, pathCustomer, fn)
 	a.addRoute(awsapigatewayv2.HttpMethod_DELETE, pathCustomer, fn)

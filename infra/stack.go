@@ -4,6 +4,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/winback/winback/shared/secrets"
 )
 
 // WinbackStackProps configures the winback stack.
@@ -15,6 +17,10 @@ type WinbackStackProps struct {
 	AssetDir string
 }
 
+// stageTag is the tag every resource of the stack carries the stage
+// context key's value under.
+const stageTag = "winback:stage"
+
 // NewWinbackStack assembles the whole of winback, one concern per file:
 // data.go (the table), api.go (the HTTP API, to which each function
 // attaches its routes), ingest.go (the ingest function), reader.go (the api
@@ -22,8 +28,11 @@ type WinbackStackProps struct {
 // alarms), mail.go (the campaigns' e-mail: send queue, sender, SES
 // configuration set, mailevents, alarms), observe.go (the alarm topic,
 // the alarms of every function, queue, the API, the table and SES, and the
-// dashboard); functions.go holds the helper every Go Lambda is created
-// with.
+// dashboard), secrets.go (the KMS key that seals secrets, and who may use
+// it); functions.go holds the helper every Go Lambda is created
+// with, access.go what each may do on the table, and config.go the CDK
+// context keys the stack is configured with (read and checked first: a
+// bad value stops the synthesis before anything is built).
 func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
 	assetDir := "bin"
@@ -33,19 +42,25 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 			assetDir = props.AssetDir
 		}
 	}
+	cfg := stackConfig(scope)
 	if sprops.Description == nil {
-		sprops.Description = jsii.String("winback: serverless retention toolkit for online shops")
+		sprops.Description = jsii.String("winback (" + cfg.Stage + "): serverless retention toolkit for online shops")
 	}
 	stack := awscdk.NewStack(scope, &id, &sprops)
+	// Every taggable resource of the stack says which deployment it is
+	// (cost allocation, the console's resource groups).
+	awscdk.Tags_Of(stack).Add(jsii.String(stageTag), jsii.String(cfg.Stage), nil)
 
-	fns := newFunctions(stack, assetDir)
-	data := newData(stack)
-	api := newAPI(stack)
-	newIngest(fns, data, api)
-	newReader(fns, data, api)
-	jobs := newJobs(stack, fns, data)
-	mail := newMail(stack, fns, data, api, jobs.Worker)
-	observe := newObserve(stack, fns, data, api, jobs, mail)
+	fns := newFunctions(stack, assetDir, cfg)
+	data := newData(stack, cfg)
+	api := newAPI(stack, cfg)
+	keys := newSecretsKey(stack, cfg)
+	keys.allowOpen(newIngest(fns, data, api), secrets.PurposeWebhookSecret)
+	keys.allowSealAndOpen(newReader(fns, data, api), secrets.PurposeTokenKey)
+	jobs := newJobs(stack, fns, data, cfg)
+	mail := newMail(stack, fns, data, api, jobs.Worker, cfg)
+	keys.allowSealAndOpen(mail.Sender, secrets.PurposeTokenKey)
+	observe := newObserve(stack, fns, data, api, jobs, mail, cfg)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the HTTP API"),
@@ -86,6 +101,10 @@ func NewWinbackStack(scope constructs.Construct, id string, props *WinbackStackP
 	awscdk.NewCfnOutput(stack, jsii.String("DashboardName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("CloudWatch dashboard of the alarms' figures and the custom metrics"),
 		Value:       observe.Dashboard.DashboardName(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("KmsKeyArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("KMS key sealing webhook secrets and token keys (WINBACK_KMS_KEY_ID for the winback CLI)"),
+		Value:       keys.Key.KeyArn(),
 	})
 	return stack
 }

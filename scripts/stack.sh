@@ -5,6 +5,7 @@
 #
 #   scripts/stack.sh install        npm ci in scripts/node (when stale) and DynamoDB Local into .local/dynamodb
 #   scripts/stack.sh install-cdk    the pinned CDK CLI (npm ci in scripts/node, when stale)
+#   scripts/stack.sh install-kms    the KMS emulator (local-kms, pinned in scripts/local-kms/go.mod) into .local/bin
 #   scripts/stack.sh up             start all three in the background
 #                                   (127.0.0.1:$DYNAMODB_PORT, 127.0.0.1:$SES_PORT, 127.0.0.1:$SQS_PORT)
 #   scripts/stack.sh down           stop them
@@ -12,12 +13,14 @@
 #   scripts/stack.sh run-dynamodb PORT   DynamoDB Local in the foreground (used by up and by internal/emulator)
 #   scripts/stack.sh run-ses PORT        the SES emulator in the foreground (idem)
 #   scripts/stack.sh run-sqs PORT        the SQS emulator in the foreground (idem; scripts/node/sqs-server.js)
+#   scripts/stack.sh run-kms PORT        the KMS emulator in the foreground, fresh keys each start (used by
+#                                        internal/emulator; not part of up: make demo seals with the development key)
 #
 # Environment: DYNAMODB_PORT (default 8000), SES_PORT (default 8005),
 # SQS_PORT (default 8010), DYNAMODB_JAVA_OPTS (JVM options for DynamoDB
 # Local, see cmd_run_dynamodb).
 # Everything lands in .local/ (gitignored): dynamodb/ (the emulator),
-# run/ (pid and log files), install.lock.
+# bin/local-kms, run/ (pid and log files, the KMS emulator's keys), install.lock.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -190,6 +193,50 @@ cmd_install_cdk() {
 	lock
 	install_node_modules
 	[[ -x "$NODE_DIR/node_modules/.bin/cdk" ]] || die "scripts/node/node_modules/.bin/cdk missing after npm ci"
+}
+
+# --- KMS emulator (local-kms) -------------------------------------------------
+
+KMS_SRC="$ROOT/scripts/local-kms"
+KMS_BIN="$LOCAL/bin/local-kms"
+
+# kms_installed: the binary is newer than its launcher's source and pins.
+kms_installed() {
+	[[ -x $KMS_BIN && $KMS_BIN -nt "$KMS_SRC/main.go" && $KMS_BIN -nt "$KMS_SRC/go.mod" && $KMS_BIN -nt "$KMS_SRC/go.sum" ]]
+}
+
+# install_kms builds scripts/local-kms (github.com/nsmithuk/local-kms served on
+# 127.0.0.1 only; its own main listens on every interface) with the Go module
+# proxy, into .local/bin. About a minute on 2 cores the first time.
+install_kms() {
+	kms_installed && return 0
+	need go "Go is required to build the KMS emulator"
+	log "building the KMS emulator (github.com/nsmithuk/local-kms, pinned in scripts/local-kms/go.mod) into .local/bin"
+	# Built beside the final place and renamed into it: a test that sees
+	# the binary never runs a half-written one.
+	local tmp="$LOCAL/bin/.local-kms.tmp.$$"
+	mkdir -p "$LOCAL/bin"
+	(cd "$KMS_SRC" && GOWORK=off GOFLAGS=-mod=readonly go build -trimpath -o "$tmp" .) ||
+		{ rm -f "$tmp"; die "go build of the KMS emulator failed (is the Go module proxy reachable?)"; }
+	mv -f "$tmp" "$KMS_BIN"
+}
+
+cmd_install_kms() {
+	lock
+	install_kms
+}
+
+# cmd_run_kms: the KMS emulator on 127.0.0.1:PORT with an empty key database
+# (.local/run/kms-PORT, wiped at start; databases left by killed runs for a
+# day are removed).
+cmd_run_kms() {
+	local port=${1:-}
+	check_port "$port"
+	[[ -x $KMS_BIN ]] || die "the KMS emulator is not installed: run scripts/stack.sh install-kms"
+	mkdir -p "$RUN_DIR"
+	find "$RUN_DIR" -maxdepth 1 -name 'kms-*' -type d -mtime +0 -exec rm -rf {} + 2>/dev/null || true
+	rm -rf "$RUN_DIR/kms-$port"
+	exec "$KMS_BIN" "$port" "$RUN_DIR/kms-$port"
 }
 
 # --- running ----------------------------------------------------------------
@@ -428,12 +475,14 @@ main() {
 	case $cmd in
 	install) cmd_install ;;
 	install-cdk) cmd_install_cdk ;;
+	install-kms) cmd_install_kms ;;
 	up) cmd_up ;;
 	down) cmd_down ;;
 	status) cmd_status ;;
 	run-dynamodb) cmd_run_dynamodb "$@" ;;
 	run-ses) cmd_run_ses "$@" ;;
 	run-sqs) cmd_run_sqs "$@" ;;
+	run-kms) cmd_run_kms "$@" ;;
 	-h | --help | help) usage ;;
 	*)
 		usage >&2

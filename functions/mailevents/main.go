@@ -20,7 +20,7 @@ import (
 func main() {
 	env := lambdaenv.Must(lambdaenv.Table)
 	h := &feedback.Handler{
-		Store: store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table]),
+		Store: store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table], store.WithoutSecrets()),
 		Log:   env.Log.With(slog.String("function", "mailevents")),
 		Now:   time.Now,
 	}

@@ -19,7 +19,7 @@ import (
 func main() {
 	env := lambdaenv.Must(lambdaenv.Table, lambdaenv.WorkQueue)
 	planner := &nightly.Planner{
-		Store: store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table]),
+		Store: store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table], store.WithoutSecrets()),
 		Queue: queue.New(sqs.NewFromConfig(env.AWS), env.Vars[lambdaenv.WorkQueue]),
 		Log:   env.Log.With(slog.String("function", "nightly")),
 	}

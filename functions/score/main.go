@@ -2,11 +2,13 @@
 // work queue delivers map, fit, score, finish and campaign messages in
 // batches, and failed messages are reported as batch item failures
 // (stages.Worker.Work). The campaign step runs the shop's win-back
-// campaign of the night and queues its e-mails on the send queue.
+// campaign of the night and queues its e-mails on the send queue; its
+// recipients expire after WINBACK_SEND_RETENTION_DAYS (store.WithSendRetention).
 package main
 
 import (
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -21,7 +23,12 @@ import (
 
 func main() {
 	env := lambdaenv.Must(lambdaenv.Table, lambdaenv.WorkQueue, lambdaenv.SendQueue)
-	st := store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table])
+	retention, err := store.ParseSendRetention(os.Getenv(store.EnvSendRetentionDays))
+	if err != nil {
+		env.Log.Error("start", "error", err)
+		os.Exit(1)
+	}
+	st := store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table], store.WithoutSecrets(), store.WithSendRetention(retention))
 	sqsc := sqs.NewFromConfig(env.AWS)
 	log := env.Log.With(slog.String("function", "score"))
 	worker := &stages.Worker{

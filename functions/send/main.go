@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -18,14 +19,17 @@ import (
 	"github.com/winback/winback/shared/lambdaenv"
 	"github.com/winback/winback/shared/mail/ses"
 	"github.com/winback/winback/shared/queue"
+	"github.com/winback/winback/shared/secrets"
+	"github.com/winback/winback/shared/secrets/awskms"
 	"github.com/winback/winback/shared/store"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Table, lambdaenv.SendDeadLetters, lambdaenv.UnsubscribeBase, lambdaenv.ConfigurationSet, lambdaenv.SendRate)
+	env := lambdaenv.Must(lambdaenv.Table, secrets.KeyIDEnv, lambdaenv.SendDeadLetters, lambdaenv.UnsubscribeBase, lambdaenv.ConfigurationSet, lambdaenv.SendRate)
 	rate, err := strconv.ParseFloat(env.Vars[lambdaenv.SendRate], 64)
 	s := &sender.Sender{
-		Store:           store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table]),
+		Store: store.New(dynamodb.NewFromConfig(env.AWS), env.Vars[lambdaenv.Table],
+			store.WithSealer(awskms.New(kms.NewFromConfig(env.AWS), env.Vars[secrets.KeyIDEnv])), store.WithoutWebhookSecrets()),
 		Mail:            ses.New(sesv2.NewFromConfig(env.AWS), env.Vars[lambdaenv.ConfigurationSet]),
 		DeadLetters:     queue.NewDeadLetters(sqs.NewFromConfig(env.AWS), env.Vars[lambdaenv.SendDeadLetters]),
 		UnsubscribeBase: env.Vars[lambdaenv.UnsubscribeBase],

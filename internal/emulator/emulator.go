@@ -1,8 +1,9 @@
 // Package emulator runs the local AWS emulators winback is tested against:
-// DynamoDB Local (Java), aws-ses-v2-local and local-aws-sqs (Node.js), all
-// pinned and installed by scripts/stack.sh, all on loopback only.
+// DynamoDB Local (Java), aws-ses-v2-local and local-aws-sqs (Node.js) and
+// local-kms (Go), all pinned and installed by scripts/stack.sh, all on
+// loopback only.
 //
-// Tests call DynamoDB, SES or SQS: the first call in a test binary starts a
+// Tests call DynamoDB, SES, SQS or KMS: the first call in a test binary starts a
 // private emulator on a free port (never the local stack's 8000/8005/8010),
 // later calls share it. The emulator is killed when the test binary exits (on
 // Linux through the parent-death signal; the SQS launcher also watches the
@@ -144,6 +145,7 @@ type emulator struct {
 	name      string        // for messages
 	runCmd    string        // scripts/stack.sh subcommand that runs it in the foreground
 	installed string        // file (relative to the repository root) that exists once installed
+	install   string        // scripts/stack.sh subcommand that installs it ("": install)
 	runtime   string        // executable it needs on PATH
 	missing   string        // what to install when runtime is missing
 	deadline  time.Duration // how long it may take to answer
@@ -174,7 +176,7 @@ func (e *emulator) start() (string, error) {
 		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(root, e.installed)); err != nil {
-		if err := install(root); err != nil {
+		if err := install(root, e.install); err != nil {
 			return "", fmt.Errorf("%s: %w", e.name, err)
 		}
 	}
@@ -187,13 +189,17 @@ func (e *emulator) start() (string, error) {
 	}
 }
 
-// install runs scripts/stack.sh install (idempotent, serialised by a lock).
-func install(root string) error {
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "stack.sh"), "install")
+// install runs scripts/stack.sh install, or the subcommand given
+// (idempotent, serialised by a lock).
+func install(root, subcommand string) error {
+	if subcommand == "" {
+		subcommand = "install"
+	}
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "stack.sh"), subcommand)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("scripts/stack.sh install: %w\n%s", err, out)
+		return fmt.Errorf("scripts/stack.sh %s: %w\n%s", subcommand, err, out)
 	}
 	return nil
 }

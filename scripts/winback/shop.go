@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/winback/winback/scripts/internal/localenv"
+	"github.com/winback/winback/shared/httpapi"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
 )
@@ -91,7 +92,70 @@ func setWebhookSecretCommand(fs *flag.FlagSet) action {
 		if err := st.SetWebhookSecret(ctx, *shopID, *secret, d); err != nil {
 			return err
 		}
-		return json.NewEncoder(stdout).Encode(map[string]string{"shop_id": *shopID, "webhook_secret": "updated"})
+		return writeJSON(stdout, webhookSecretJSON{
+			ShopID: *shopID, WebhookSecret: "updated", SealedWith: localenv.Sealing(),
+			OldAcceptedUntil: until(time.Now(), httpapi.KeyTTL), Note: webhookSecretNote(),
+		})
+	}
+}
+
+// webhookSecretJSON is what "winback shop set-webhook-secret" and
+// "winback shop rotate-webhook-secret" print.
+type webhookSecretJSON struct {
+	ShopID string `json:"shop_id"`
+	// WebhookSecret is the new secret when rotate generated it (printed
+	// once), else "updated".
+	WebhookSecret string `json:"webhook_secret"`
+	SealedWith    string `json:"sealed_with"`
+	// OldAcceptedUntil is the latest time a warm ingest function may still
+	// accept the old secret: now + httpapi.KeyTTL.
+	OldAcceptedUntil string `json:"old_secret_accepted_until"`
+	Note             string `json:"note"`
+}
+
+// webhookSecretNote is the window of a changed webhook secret.
+func webhookSecretNote() string {
+	ttl := ttlText(httpapi.KeyTTL)
+	return fmt.Sprintf("the new secret is stored sealed and verifies webhooks now; ingest functions that read the shop "+
+		"in the last %s keep accepting the old secret, and refusing the new one, until their cache of the shop expires, "+
+		"at most %s from now (old_secret_accepted_until); Shopify retries a refused delivery", ttl, ttl)
+}
+
+// rotateWebhookSecretHelp is the -h text of "winback shop rotate-webhook-secret".
+const rotateWebhookSecretHelp = `Shopify chooses the secret it signs webhooks with (an app's client secret, or
+the signing key the shop admin shows for webhooks made there): rotate it in
+Shopify first, then pass the new one with --secret. Without --secret a random
+secret is generated and printed once: the old one stops verifying (use this
+to shut out a leaked secret until Shopify's side is rotated).
+`
+
+// rotateWebhookSecretCommand is "winback shop rotate-webhook-secret".
+func rotateWebhookSecretCommand(fs *flag.FlagSet) action {
+	shopID := fs.String("shop", "", "the shop's id (required)")
+	secret := fs.String("secret", "", "the new secret (default: a generated one, printed once)")
+	return func(ctx context.Context, stdout io.Writer) error {
+		if *shopID == "" {
+			return usageErrorf("--shop is required")
+		}
+		fresh := *secret
+		if fresh == "" {
+			fresh = shop.NewCredentials().WebhookSecret
+		}
+		st, err := localenv.Store(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.SetWebhookSecret(ctx, *shopID, fresh, ""); err != nil {
+			return err
+		}
+		out := webhookSecretJSON{
+			ShopID: *shopID, WebhookSecret: "updated", SealedWith: localenv.Sealing(),
+			OldAcceptedUntil: until(time.Now(), httpapi.KeyTTL), Note: webhookSecretNote(),
+		}
+		if *secret == "" {
+			out.WebhookSecret = fresh
+		}
+		return writeJSON(stdout, out)
 	}
 }
 

@@ -32,6 +32,9 @@ type Deps struct {
 	// MetricsNamespace is where the routes' custom metrics go
 	// (lambdaenv.MetricsNamespace; "": none).
 	MetricsNamespace string
+	// Limits are the request limits of the routes behind an API key
+	// (httpapi.LimitsFromEnv in the functions; zero: none).
+	Limits httpapi.Limits
 }
 
 // Store is a store that backs every route (the DynamoDB store, memstore).
@@ -62,7 +65,7 @@ func ReadingRoutes(d Deps) http.Handler { return serve(d, readingRoutes) }
 // serve registers the routes of each part on one mux.
 func serve(d Deps, parts ...func(*httpapi.Mux, *httpapi.Auth, Deps)) http.Handler {
 	m := httpapi.NewMux(d.Log)
-	auth := httpapi.NewAuth(d.Shops)
+	auth := httpapi.NewAuth(d.Shops).Limit(d.Limits)
 	for _, p := range parts {
 		p(m, auth, d)
 	}

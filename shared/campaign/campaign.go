@@ -80,6 +80,22 @@ type Campaign struct {
 	Shards []int `json:"selected_shards,omitempty"`
 	// Report is the campaign's latest measurement (nil until measured).
 	Report *Report `json:"report,omitempty"`
+	// SplitBounces is true for every campaign begun since hard and soft
+	// bounces are recorded apart (EventBounced, EventSoftBounced); an
+	// earlier campaign's report counts soft bounces as bounced, so the
+	// safety valve judges it on its complaints only.
+	SplitBounces bool `json:"split_bounces,omitempty"`
+	// Feedback counts SES's hard bounces and complaints as they arrive,
+	// each recipient once: what the safety valve reads while the
+	// campaign is still sending (LiveReputation).
+	Feedback Feedback `json:"feedback"`
+}
+
+// Feedback counts a campaign's recipients with a hard bounce and with a
+// complaint, as SES reports them.
+type Feedback struct {
+	Bounced    int `json:"bounced"`
+	Complained int `json:"complained"`
 }
 
 // HoldoutKey is the id the holdout is drawn with: the real campaign's,
@@ -120,6 +136,19 @@ const (
 	StateSkipped State = "skipped"
 )
 
+// MaxSendDelay is the longest a recipient may wait between selection and
+// sending; the sender skips an older one. A message redriven from the
+// dead letters or a campaign resumed days later would otherwise mail an
+// offer whose expiry was counted from the selection day, chosen on scores
+// that no longer hold. Within 72 h a 14-day coupon keeps most of its
+// validity (11 days at least) and the scores are at most three nights old.
+const MaxSendDelay = 72 * time.Hour
+
+// SendingWindow is how long after it began a campaign can still send: a
+// run resumes it for up to 3 days, and no recipient is mailed more than
+// MaxSendDelay after its selection; a day's margin on top.
+const SendingWindow = 3*24*time.Hour + MaxSendDelay + 24*time.Hour
+
 // ClaimLease is how long a claim is left alone: a recipient found still
 // sending after it is in doubt. It exceeds the sender's invocation
 // timeout, so a live sender is never overtaken.
@@ -127,9 +156,12 @@ const ClaimLease = 15 * time.Minute
 
 // Mail events a recipient can have (from SES, through feedback).
 const (
-	EventSent         = "sent"
-	EventDelivered    = "delivered"
+	EventSent      = "sent"
+	EventDelivered = "delivered"
+	// EventBounced is a hard (permanent) bounce, EventSoftBounced a
+	// transient or undetermined one (the mailbox may take mail later).
 	EventBounced      = "bounced"
+	EventSoftBounced  = "soft_bounced"
 	EventComplained   = "complained"
 	EventUnsubscribed = "unsubscribed"
 )
@@ -243,6 +275,10 @@ type Change struct {
 	Reason     string
 	Event      string
 	EventAt    time.Time
+	// NewEvent makes the change hold only when the recipient does not
+	// have Event yet (ErrStateChanged when it does): the first of several
+	// deliveries of one event, and only it, counts.
+	NewEvent bool
 }
 
 // Apply is the change on r, for the stores: ErrStateChanged when its
@@ -261,6 +297,9 @@ func (ch Change) Apply(r Recipient) (Recipient, error) {
 	}
 	if ch.Claim != "" && r.ClaimID != ch.Claim {
 		return r, fmt.Errorf("%w: recipient %s has another claim", ErrStateChanged, r.SendID)
+	}
+	if _, seen := r.Events[ch.Event]; ch.NewEvent && ch.Event != "" && seen {
+		return r, fmt.Errorf("%w: recipient %s has %s already", ErrStateChanged, r.SendID, ch.Event)
 	}
 	if ch.To != "" {
 		r.State = ch.To

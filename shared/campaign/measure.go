@@ -78,7 +78,7 @@ func Measure(c Campaign, recipients []Recipient, purchases map[string][]Purchase
 		name  string
 		count *int
 	}{
-		{EventDelivered, &r.Delivered}, {EventBounced, &r.Bounced},
+		{EventDelivered, &r.Delivered}, {EventBounced, &r.Bounced}, {EventSoftBounced, &r.SoftBounced},
 		{EventComplained, &r.Complained}, {EventUnsubscribed, &r.Unsubscribed},
 	}
 	for _, rc := range recipients {

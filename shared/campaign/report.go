@@ -20,8 +20,8 @@ type Report struct {
 	// sending, sent, in_doubt, failed, skipped; dry_run for a dry run).
 	States map[State]int `json:"states"`
 	// Mailed counts e-mails SES accepted (sent) plus those in doubt;
-	// Delivered, Bounced, Complained and Unsubscribed count recipients with
-	// that event.
+	// Delivered, Bounced (for good), SoftBounced (only transiently),
+	// Complained and Unsubscribed count recipients with that event.
 	Mailed       int `json:"mailed"`
 	InDoubt      int `json:"in_doubt"`
 	Failed       int `json:"failed"`
@@ -29,6 +29,7 @@ type Report struct {
 	Queued       int `json:"queued"`
 	Delivered    int `json:"delivered"`
 	Bounced      int `json:"bounced"`
+	SoftBounced  int `json:"soft_bounced"`
 	Complained   int `json:"complained"`
 	Unsubscribed int `json:"unsubscribed"`
 	// Kinds counts the selected by kind of e-mail (winback, replenishment).

@@ -346,14 +346,25 @@ func TestAuthCachesHitsAndMisses(t *testing.T) {
 	if f.reads != 4 {
 		t.Errorf("misses cost %d reads in all, want 4 (one per unknown id)", f.reads)
 	}
+	// Wrong secrets, each different, for a real key id: the key id's record
+	// is read once and the secrets are checked against its cached hash.
+	f.keys["key2key2key2key2"] = [2]string{"shop_a", shop.HashSecret(secret)}
 	before := f.reads
+	for i := range 5 {
+		if _, err := a.ShopForKey(ctx, fmt.Sprintf("wbk_key2key2key2key2_%032d", i)); !errors.Is(err, shop.ErrBadKey) {
+			t.Errorf("wrong secret: %v", err)
+		}
+	}
+	if f.reads-before != 1 {
+		t.Errorf("wrong secrets for a real key id cost %d reads in 5 tries, want 1", f.reads-before)
+	}
 	for range 5 {
 		if _, err := a.ShopForKey(ctx, "wbk_"+keyID+"_"+strings.Repeat("w", 32)); !errors.Is(err, shop.ErrBadKey) {
 			t.Errorf("wrong secret: %v", err)
 		}
 	}
 	if f.reads-before != 1 {
-		t.Errorf("a wrong secret for a real key id cost %d reads in 5 tries, want 1", f.reads-before)
+		t.Errorf("a wrong secret for a key id verified before cost %d reads, want none", f.reads-before-1)
 	}
 	now = now.Add(KeyTTL + time.Second)
 	delete(f.keys, keyID) // revoked

@@ -21,6 +21,7 @@ const (
 	TypeMalformed   = "tag:winback,2026:problem:malformed-json"
 	TypeUnavailable = "tag:winback,2026:problem:try-again"
 	TypeTooLarge    = "tag:winback,2026:problem:history-full"
+	TypeRateLimited = "tag:winback,2026:problem:rate-limited"
 	TypeBlank       = "about:blank"
 )
 

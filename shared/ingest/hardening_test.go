@@ -22,6 +22,7 @@ import (
 	"github.com/winback/winback/shared/ingest"
 	"github.com/winback/winback/shared/order"
 	"github.com/winback/winback/shared/shop"
+	"github.com/winback/winback/shared/store"
 )
 
 func sign(body, secret string) string {
@@ -193,5 +194,37 @@ func TestWebhookWithAnOverlongShopIDIsUnauthorized(t *testing.T) {
 		"Content-Type": "application/json", "X-Shopify-Hmac-Sha256": sign(`{}`, "guess")})
 	if rec.Code != 401 {
 		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// shopLookups is the store, recording the ids of the shops looked up.
+type shopLookups struct {
+	*store.Store
+	ids []string
+}
+
+func (s *shopLookups) Shop(ctx context.Context, id string) (shop.Shop, error) {
+	s.ids = append(s.ids, id)
+	return s.Store.Shop(ctx, id)
+}
+
+// TestWebhookWithAHashInTheShopIDIsUnauthorized: a forged ?shop= holding a
+// "#" (which no shop id has) could name another partition of the table,
+// e.g. one the ingest function's role is denied (infra/access.go), and
+// turn into a storage error: it is answered like any unknown shop,
+// without a lookup.
+func TestWebhookWithAHashInTheShopIDIsUnauthorized(t *testing.T) {
+	f := newFixture(t)
+	lookups := &shopLookups{Store: f.st}
+	h := api.Routes(api.Deps{Shops: lookups, Orders: f.st, Reports: f.st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	for _, id := range []string{"x%23CAMPAIGNS", sampleShopID + "%23CAMPAIGN_CONFIG", "%23"} {
+		rec := serve(h, "POST", "/v1/webhooks/shopify/orders?shop="+id, `{}`, map[string]string{
+			"Content-Type": "application/json", "X-Shopify-Hmac-Sha256": sign(`{}`, "guess")})
+		if rec.Code != 401 {
+			t.Errorf("?shop=%s: %d %s, want 401", id, rec.Code, rec.Body)
+		}
+	}
+	if len(lookups.ids) != 0 {
+		t.Errorf("shops looked up: %q, want none", lookups.ids)
 	}
 }

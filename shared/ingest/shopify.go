@@ -15,7 +15,9 @@ import (
 
 // maxWebhookID bounds the X-Shopify-Webhook-Id header kept for deduplication;
 // maxShopID bounds ?shop= before it is looked up (ids are "shop_" and 12
-// characters), so a forged id cannot turn into a storage error.
+// characters), so a forged id cannot turn into a storage error; so does
+// refusing a "#" (no shop id has one), without which a forged id could
+// name a campaign partition, which the ingest function's role is denied.
 const (
 	maxWebhookID = 128
 	maxShopID    = 64
@@ -31,7 +33,7 @@ func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	shopID := r.URL.Query().Get("shop")
 	signature := r.Header.Get("X-Shopify-Hmac-Sha256")
-	if shopID == "" || signature == "" || len(shopID) > maxShopID {
+	if shopID == "" || signature == "" || len(shopID) > maxShopID || strings.Contains(shopID, "#") {
 		httpapi.Unauthorized("a Shopify webhook needs ?shop=SHOP_ID and an X-Shopify-Hmac-Sha256 header").Write(w)
 		return
 	}

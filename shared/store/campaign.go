@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,15 +32,6 @@ type campaignConfigRecord struct {
 	Data string `dynamodbav:"data"`
 }
 
-// tokenKeyRecord is the deployment's unsubscribe-token signing key.
-type tokenKeyRecord struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	Type      string `dynamodbav:"type"`
-	Key       []byte `dynamodbav:"key"`
-	CreatedAt string `dynamodbav:"created_at"`
-}
-
 // campaignRecord is a campaign.Campaign. Settings and Report are JSON;
 // Shards is a number set, so that marking a shard twice is one ADD.
 type campaignRecord struct {
@@ -58,6 +48,10 @@ type campaignRecord struct {
 	Settings     string `dynamodbav:"settings"`
 	Shards       []int  `dynamodbav:"shards,omitempty,numberset"`
 	Report       string `dynamodbav:"report,omitempty"`
+	SplitBounces bool   `dynamodbav:"split_bounces,omitempty"`
+	// Bounced and Complained are campaign.Feedback (CountFeedback).
+	Bounced    int `dynamodbav:"bounced,omitempty"`
+	Complained int `dynamodbav:"complained,omitempty"`
 }
 
 // Attribute names the campaign and recipient updates name.
@@ -102,6 +96,8 @@ type recipientRecord struct {
 	SentAt     string            `dynamodbav:"sent_at,omitempty"`
 	Events     map[string]string `dynamodbav:"events"`
 	Txn        string            `dynamodbav:"txn,omitempty"`
+	// TTL is when DynamoDB removes the recipient (WithSendRetention).
+	TTL int64 `dynamodbav:"ttl,omitempty"`
 }
 
 // couponRecord makes a coupon code the shop's for one recipient.
@@ -112,6 +108,7 @@ type couponRecord struct {
 	CampaignID string `dynamodbav:"campaign_id"`
 	CustomerID string `dynamodbav:"customer_id"`
 	SendID     string `dynamodbav:"send_id"`
+	TTL        int64  `dynamodbav:"ttl,omitempty"`
 }
 
 // contactRecord is when a campaign last recorded a customer (for the
@@ -143,6 +140,7 @@ func toCampaignRecord(c campaign.Campaign) (campaignRecord, error) {
 		ShopID: c.ShopID, CampaignID: c.ID, AsOf: c.AsOf, DryRun: c.DryRun,
 		CreatedAt: formatTime(c.CreatedAt), Status: string(c.Status), PausedReason: c.PausedReason,
 		Settings: string(settings), Shards: slices.Clone(c.Shards),
+		Bounced: c.Feedback.Bounced, Complained: c.Feedback.Complained, SplitBounces: c.SplitBounces,
 	}
 	if c.Report != nil {
 		report, err := json.Marshal(c.Report)
@@ -158,6 +156,7 @@ func (r campaignRecord) campaign() (campaign.Campaign, error) {
 	c := campaign.Campaign{
 		ShopID: r.ShopID, ID: r.CampaignID, AsOf: r.AsOf, DryRun: r.DryRun,
 		Status: campaign.Status(r.Status), PausedReason: r.PausedReason,
+		Feedback: campaign.Feedback{Bounced: r.Bounced, Complained: r.Complained}, SplitBounces: r.SplitBounces,
 	}
 	var err error
 	if c.CreatedAt, err = parseTime(r.CreatedAt); err != nil {
@@ -237,7 +236,7 @@ func decodeRecipient(item map[string]types.AttributeValue) (campaign.Recipient, 
 // campaign.DefaultConfig() when the shop has stored none.
 func (s *Store) CampaignConfig(ctx context.Context, shopID string) (campaign.Config, error) {
 	var u Usage
-	rec, found, err := getRecord[campaignConfigRecord](ctx, s, itemKey(shopPK(shopID), skCampaignConfig), true, &u)
+	rec, found, err := getRecord[campaignConfigRecord](ctx, s, itemKey(campaignConfigPK(shopID), skCampaignConfig), true, &u)
 	if err != nil {
 		return campaign.Config{}, fmt.Errorf("get campaign config of %s: %w", shopID, err)
 	}
@@ -258,7 +257,7 @@ func (s *Store) PutCampaignConfig(ctx context.Context, shopID string, c campaign
 	if err != nil {
 		return fmt.Errorf("encode campaign config of %s: %w", shopID, err)
 	}
-	item, err := attributevalue.MarshalMap(campaignConfigRecord{PK: shopPK(shopID), SK: skCampaignConfig, Type: "campaign_config", Data: string(data)})
+	item, err := attributevalue.MarshalMap(campaignConfigRecord{PK: campaignConfigPK(shopID), SK: skCampaignConfig, Type: "campaign_config", Data: string(data)})
 	if err != nil {
 		return fmt.Errorf("encode campaign config of %s: %w", shopID, err)
 	}
@@ -266,51 +265,6 @@ func (s *Store) PutCampaignConfig(ctx context.Context, shopID string, c campaign
 		return fmt.Errorf("put campaign config of %s: %w", shopID, err)
 	}
 	return nil
-}
-
-// tokenKeySize is the length of the unsubscribe-token signing key.
-const tokenKeySize = 32
-
-// tokenKeys caches the deployment's token key by table: it never changes.
-var tokenKeys sync.Map
-
-// TokenKey returns the deployment's unsubscribe-token signing key: 32
-// random bytes, created on first use (two racing callers end with the
-// same key) and read once per process.
-func (s *Store) TokenKey(ctx context.Context) ([]byte, error) {
-	if v, ok := tokenKeys.Load(s.table); ok {
-		return slices.Clone(v.([]byte)), nil
-	}
-	var u Usage
-	key := itemKey(pkConfig, skTokenKey)
-	for attempt := 0; attempt < 2; attempt++ {
-		rec, found, err := getRecord[tokenKeyRecord](ctx, s, key, true, &u)
-		if err != nil {
-			return nil, fmt.Errorf("get token key: %w", err)
-		}
-		if found {
-			if len(rec.Key) != tokenKeySize {
-				return nil, fmt.Errorf("token key: %d bytes stored, want %d", len(rec.Key), tokenKeySize)
-			}
-			tokenKeys.Store(s.table, rec.Key)
-			return slices.Clone(rec.Key), nil
-		}
-		fresh := make([]byte, tokenKeySize)
-		if _, err := rand.Read(fresh); err != nil {
-			return nil, fmt.Errorf("token key: %w", err)
-		}
-		ok, err := s.putIf(ctx, tokenKeyRecord{PK: pkConfig, SK: skTokenKey, Type: "token_key", Key: fresh, CreatedAt: formatTime(s.now())},
-			expression.AttributeNotExists(expression.Name(attrPK)), &u)
-		if err != nil {
-			return nil, fmt.Errorf("put token key: %w", err)
-		}
-		if ok {
-			tokenKeys.Store(s.table, fresh)
-			return slices.Clone(fresh), nil
-		}
-		// Another caller created it meanwhile: read theirs.
-	}
-	return nil, fmt.Errorf("token key: %w", ErrContention)
 }
 
 // BeginCampaign creates campaign c when it is not stored yet and returns
@@ -604,7 +558,9 @@ func (s *Store) AddRecipient(ctx context.Context, sh shop.Shop, r campaign.Recip
 // order (the order of the cancellation reasons).
 func (s *Store) recipientItems(sh shop.Shop, r campaign.Recipient, capSince time.Time, token string) ([]types.TransactWriteItem, error) {
 	notExists := expression.AttributeNotExists(expression.Name(attrPK))
-	rec, err := attributevalue.MarshalMap(toRecipientRecord(r, token))
+	rr := toRecipientRecord(r, token)
+	rr.TTL = s.sendExpiry(r.SelectedAt)
+	rec, err := attributevalue.MarshalMap(rr)
 	if err != nil {
 		return nil, fmt.Errorf("encode recipient %s: %w", r.SendID, err)
 	}
@@ -621,6 +577,7 @@ func (s *Store) recipientItems(sh shop.Shop, r campaign.Recipient, capSince time
 		item, err := attributevalue.MarshalMap(couponRecord{
 			PK: couponPK(sh.ID, r.Coupon), SK: skCoupon, Type: "coupon",
 			CampaignID: r.CampaignID, CustomerID: r.CustomerID, SendID: r.SendID,
+			TTL: s.sendExpiry(r.SelectedAt),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("encode coupon of %s: %w", r.SendID, err)
@@ -786,6 +743,9 @@ func (s *Store) ChangeRecipient(ctx context.Context, shopID, campaignID, sendID 
 	if ch.Claim != "" {
 		cond = cond.And(expression.Name(attrClaimID).Equal(expression.Value(ch.Claim)))
 	}
+	if ch.NewEvent && ch.Event != "" {
+		cond = cond.And(expression.AttributeNotExists(expression.Name(attrEvents + "." + ch.Event)))
+	}
 	// A change of nothing still checks its condition; "type" is rewritten
 	// as it is.
 	update := expression.Set(expression.Name("type"), expression.Value("recipient"))
@@ -861,7 +821,7 @@ func (s *Store) currentRecipient(ctx context.Context, key, item map[string]types
 // campaign recorded, and when it last did, in customer id order.
 func (s *Store) Contacts(ctx context.Context, sh shop.Shop, shard int, fn func(customerID string, at time.Time) error) error {
 	var u Usage
-	err := s.queryItems(ctx, query{pk: shardPK(sh.ID, shard), prefix: prefixContact}, &u, func(it map[string]types.AttributeValue) error {
+	err := s.queryItems(ctx, query{pk: contactsPK(sh.ID, shard), prefix: prefixContact}, &u, func(it map[string]types.AttributeValue) error {
 		rec, err := decode[contactRecord](it)
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -14,20 +16,21 @@ import (
 //	shop          SHOP#<shop>                          META
 //	shop index    SHOPS                                SHOP#<shop>
 //	API key       APIKEY#<key id>                      APIKEY
+//	API key entry SHOP#<shop>                          APIKEY#<key id>   (the shop's list of keys: label, created; no hash)
 //	order         SHOP#<shop>#ORDER#<order key>        ORDER
 //	customer      SHOP#<shop>#CUSTOMERS#<shard 00-99>  CUST#<customer id>
-//	webhook seen  SHOP#<shop>#WEBHOOK#<webhook id>     WEBHOOK   (expires through ttl)
+//	webhook seen  SHOP#<shop>#WEBHOOK#<SHA-256 of the webhook id>  WEBHOOK   (expires through ttl)
 //	score         SHOP#<shop>#CUSTOMERS#<shard 00-99>  SCORE#<customer id>
 //	nightly run   SHOP#<shop>#RUNS                     RUN#<as-of day>
 //	run result    SHOP#<shop>#RUN#<as-of day>          <STATS|MODEL|PARTIAL>#<shard 00-99>#<digest>#<chunk 00-99>   (expires through ttl)
 //	KPI day       SHOP#<shop>#DAYS                     DAY#<as-of day>
 //	suppressed    SHOP#<shop>#SUPPRESSED               EMAIL#<salted hash of the address> | ERASED#<salted hash of the customer id>
-//	campaign cfg  SHOP#<shop>                          CAMPAIGN_CONFIG
-//	token key     CONFIG                               UNSUBSCRIBE_KEY
+//	campaign cfg  SHOP#<shop>#CAMPAIGN_CONFIG          CAMPAIGN_CONFIG
+//	token key     CONFIG                               UNSUBSCRIBE_KEY#<version 000000-999999>   (UNSUBSCRIBE_KEY: the clear key of before, version 0; tokenkeys.go)
 //	campaign      SHOP#<shop>#CAMPAIGNS                CAMPAIGN#<campaign id>
 //	recipient     SHOP#<shop>#CAMPAIGN#<id>#<bucket 00-15>  SEND#<send id>
 //	coupon        SHOP#<shop>#COUPON#<code>            COUPON
-//	contact       SHOP#<shop>#CUSTOMERS#<shard 00-99>  CONTACT#<customer id>
+//	contact       SHOP#<shop>#CONTACTS#<shard 00-99>   CONTACT#<customer id>
 //
 // An order is stored under its key (customer.OrderKey: 12 base64url
 // characters of the SHA-256 of the order id), the name its customer's
@@ -56,8 +59,15 @@ func shopPK(shopID string) string            { return "SHOP#" + shopID }
 func shopListSK(shopID string) string        { return "SHOP#" + shopID }
 func apiKeyPK(keyID string) string           { return "APIKEY#" + keyID }
 func orderPK(shopID, orderKey string) string { return "SHOP#" + shopID + "#ORDER#" + orderKey }
-func webhookPK(shopID, id string) string     { return "SHOP#" + shopID + "#WEBHOOK#" + id }
 func customerSK(customerID string) string    { return prefixCustomer + customerID }
+
+// webhookPK is the partition of a webhook delivery id: its SHA-256, so that
+// no id a sender chooses becomes part of a partition key (which IAM policies
+// tell campaign data apart by: see Partitions).
+func webhookPK(shopID, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "SHOP#" + shopID + "#WEBHOOK#" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
 
 // A customer's latest scores live next to its summary (SCORE# after CUST#
 // in the same shard partition), so the nightly score stage reads both in
@@ -101,9 +111,17 @@ func suppressedPK(shopID string) string { return "SHOP#" + shopID + "#SUPPRESSED
 // partition. A coupon item per code makes codes unique within a shop (and
 // tells attribution whose a redeemed code is); a dry run's recipients
 // write none, so their codes (previews) stay free. A customer's last contact
-// by any campaign sits in its shard partition beside its summary
-// (CONTACT# sorts before CUST#), where the frequency cap is checked in the
-// same transaction that records the recipient.
+// by any campaign sits in the contacts partition of its shard (the shard
+// number of its summary), where the frequency cap is checked in the same
+// transaction that records the recipient.
+//
+// Campaign data never shares a partition with what the ingest function
+// reads and writes (shops, API keys, orders, summaries, webhooks), so that
+// IAM can deny it campaign data by partition key (Partitions below): the
+// campaign config has its own partition, not the shop's, and the contacts
+// theirs, not the summaries'. A table of the earlier layout (both beside
+// the shop's and the summaries' items) is moved by MigrateLayout
+// (migrate.go, `winback migrate`).
 const (
 	skCampaignConfig = "CAMPAIGN_CONFIG"
 	pkConfig         = "CONFIG"
@@ -114,12 +132,22 @@ const (
 	prefixContact    = "CONTACT#"
 )
 
+// tokenKeySK is the sort key of a version of the unsubscribe-token key.
+func tokenKeySK(version int) string { return fmt.Sprintf("%s#%06d", skTokenKey, version) }
+
 func campaignsPK(shopID string) string             { return "SHOP#" + shopID + "#CAMPAIGNS" }
 func campaignSK(id string) string                  { return prefixCampaign + id }
 func sendSK(sendID string) string                  { return prefixSend + sendID }
 func couponPK(shopID, code string) string          { return "SHOP#" + shopID + "#COUPON#" + code }
 func contactSK(customerID string) string           { return prefixContact + customerID }
-func contactPK(sh shop.Shop, custID string) string { return customerPK(sh, custID) }
+func contactPK(sh shop.Shop, custID string) string { return contactsPK(sh.ID, sh.Shard(custID)) }
+func campaignConfigPK(shopID string) string        { return "SHOP#" + shopID + "#" + skCampaignConfig }
+
+// contactsPK is the partition holding the contacts of shard n of a shop's
+// customers.
+func contactsPK(shopID string, n int) string {
+	return fmt.Sprintf("SHOP#%s#CONTACTS#%02d", shopID, n)
+}
 
 // recipientsPK is the partition holding bucket b of a campaign's recipients.
 func recipientsPK(shopID, campaignID string, b int) string {
@@ -143,4 +171,40 @@ func shardPK(shopID string, n int) string {
 // customerPK is the partition holding a customer's summary.
 func customerPK(sh shop.Shop, customerID string) string {
 	return shardPK(sh.ID, sh.Shard(customerID))
+}
+
+// The families of partition keys above as IAM StringLike patterns (*: any
+// run of characters, ?: exactly one), which the stack's policies allow and
+// deny table access by (the dynamodb:LeadingKeys condition key; see
+// infra/access.go). Every key a builder makes matches its own family's
+// pattern and no other's (keys_test.go), for shop ids of shop.NewID's form
+// ("shop_" and 12 characters, no "#": the only ids a shop is created with).
+const (
+	PartitionShopList       = pkShopList
+	PartitionShop           = "SHOP#shop_????????????"
+	PartitionAPIKey         = "APIKEY#*"
+	PartitionOrder          = "SHOP#*#ORDER#*"
+	PartitionWebhook        = "SHOP#*#WEBHOOK#*"
+	PartitionCustomers      = "SHOP#*#CUSTOMERS#??"
+	PartitionRuns           = "SHOP#*#RUNS"
+	PartitionRun            = "SHOP#*#RUN#*"
+	PartitionDays           = "SHOP#*#DAYS"
+	PartitionSuppressed     = "SHOP#*#SUPPRESSED"
+	PartitionCampaignConfig = "SHOP#*#" + skCampaignConfig
+	PartitionCampaigns      = "SHOP#*#CAMPAIGNS"
+	PartitionRecipients     = "SHOP#*#CAMPAIGN#*"
+	PartitionCoupon         = "SHOP#*#COUPON#*"
+	PartitionContacts       = "SHOP#*#CONTACTS#??"
+	PartitionConfig         = pkConfig
+)
+
+// CampaignPartitions are the families of campaign data: campaign configs,
+// campaigns (and the sending stop), recipients, coupons, contacts,
+// suppressions and the deployment's token key. None of them is a family
+// the ingest function needs, so its role is denied them all.
+func CampaignPartitions() []string {
+	return []string{
+		PartitionCampaignConfig, PartitionCampaigns, PartitionRecipients, PartitionCoupon,
+		PartitionContacts, PartitionSuppressed, PartitionConfig,
+	}
 }

@@ -18,17 +18,23 @@ import (
 // domain types so the table's layout can change without touching them.
 
 type shopRecord struct {
-	PK            string `dynamodbav:"pk"`
-	SK            string `dynamodbav:"sk"`
-	Type          string `dynamodbav:"type"`
-	ShopID        string `dynamodbav:"shop_id"`
-	Name          string `dynamodbav:"name"`
-	Currency      string `dynamodbav:"currency"`
-	Timezone      string `dynamodbav:"timezone"`
-	Shards        int    `dynamodbav:"shards"`
-	WebhookSecret string `dynamodbav:"webhook_secret"`
-	ShopifyDomain string `dynamodbav:"shopify_domain,omitempty"`
-	CreatedAt     string `dynamodbav:"created_at"`
+	PK       string `dynamodbav:"pk"`
+	SK       string `dynamodbav:"sk"`
+	Type     string `dynamodbav:"type"`
+	ShopID   string `dynamodbav:"shop_id"`
+	Name     string `dynamodbav:"name"`
+	Currency string `dynamodbav:"currency"`
+	Timezone string `dynamodbav:"timezone"`
+	Shards   int    `dynamodbav:"shards"`
+	// WebhookSecret is the webhook secret in clear, as items written
+	// before secrets were sealed hold it; winback secrets reseal seals it
+	// into WebhookSecretSealed and removes it.
+	WebhookSecret string `dynamodbav:"webhook_secret,omitempty"`
+	// WebhookSecretSealed is the webhook secret sealed (package secrets)
+	// for secrets.PurposeWebhookSecret and the shop.
+	WebhookSecretSealed []byte `dynamodbav:"webhook_secret_sealed,omitempty"`
+	ShopifyDomain       string `dynamodbav:"shopify_domain,omitempty"`
+	CreatedAt           string `dynamodbav:"created_at"`
 }
 
 type apiKeyRecord struct {
@@ -124,14 +130,17 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(timeLayout, s)
 }
 
-func toShopRecord(s shop.Shop) shopRecord {
+// toShopRecord is a shop's item with its webhook secret sealed.
+func toShopRecord(s shop.Shop, sealedSecret []byte) shopRecord {
 	return shopRecord{
 		PK: shopPK(s.ID), SK: skShop, Type: "shop", ShopID: s.ID, Name: s.Name,
 		Currency: s.Currency, Timezone: s.Timezone, Shards: s.Shards,
-		WebhookSecret: s.WebhookSecret, ShopifyDomain: s.ShopifyDomain, CreatedAt: formatTime(s.CreatedAt),
+		WebhookSecretSealed: sealedSecret, ShopifyDomain: s.ShopifyDomain, CreatedAt: formatTime(s.CreatedAt),
 	}
 }
 
+// shop is the record's shop with the webhook secret in clear if the item
+// holds it so (the store opens a sealed one).
 func (r shopRecord) shop() (shop.Shop, error) {
 	created, err := parseTime(r.CreatedAt)
 	if err != nil {

@@ -22,8 +22,7 @@ import (
 // when onScore is not nil, onScore gets every stored score of the shard,
 // in customer id order (the summaries sort before the scores in the
 // partition). With onScore nil only the summaries are read. Orders are
-// never read; the campaigns' contact items (CONTACT#, before CUST#) in the
-// same partition are read and skipped.
+// never read, nor the campaigns' contacts (their own partitions).
 func (s *Store) ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary func(customer.Summary) error, onScore func(scores.Score) error) (Usage, error) {
 	var u Usage
 	q := query{pk: shardPK(sh.ID, n)}

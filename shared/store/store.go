@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/winback/winback/shared/capacity"
+	"github.com/winback/winback/shared/secrets"
 	"github.com/winback/winback/shared/shop"
 )
 
@@ -61,11 +62,51 @@ type Store struct {
 	maxBatchAttempts int
 	// maxItem is the largest item the store writes (DynamoDB's limit).
 	maxItem int
+	// sealer seals and opens webhook secrets and token keys.
+	sealer secrets.Sealer
+	// noWebhookSecrets: Shop leaves WebhookSecret empty (WithoutWebhookSecrets).
+	noWebhookSecrets bool
+	// sendRetention is how long campaign recipients and their coupons are
+	// kept (WithSendRetention; 0: DefaultSendRetention).
+	sendRetention time.Duration
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithSealer seals the webhook secrets and token keys the store writes,
+// and opens those it reads, with sealer: the functions' AWS KMS sealer
+// (awskms). Without it the store uses secrets.Dev(), whose key is public:
+// for tests and the local tools only.
+func WithSealer(sealer secrets.Sealer) Option { return func(s *Store) { s.sealer = sealer } }
+
+// WithoutWebhookSecrets makes Shop leave every shop's WebhookSecret empty
+// and never open one: for the functions that do not verify webhooks (and
+// may not decrypt webhook secrets), and the CLI against AWS.
+func WithoutWebhookSecrets() Option { return func(s *Store) { s.noWebhookSecrets = true } }
+
+// WithoutSecrets is for the functions that hold no KMS key (nightly,
+// score, mailevents): Shop leaves webhook secrets out, and any attempt to
+// seal or open a secret fails (secrets.ErrNoSealer) instead of falling back
+// to the development key, so no such function can ever write a secret
+// sealed with a public key into a deployment's table.
+func WithoutSecrets() Option {
+	return func(s *Store) {
+		s.noWebhookSecrets = true
+		s.sealer = secrets.Unavailable("this function holds no KMS key: it neither seals nor opens secrets")
+	}
 }
 
 // New returns a store over the given client and table.
-func New(db DB, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now, maxAttempts: 12, maxBatchAttempts: 8, maxItem: maxItemSize}
+func New(db DB, table string, opts ...Option) *Store {
+	s := &Store{db: db, table: table, now: time.Now, maxAttempts: 12, maxBatchAttempts: 8, maxItem: maxItemSize}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.sealer == nil {
+		s.sealer = secrets.Dev()
+	}
+	return s
 }
 
 // Usage is what one operation cost in DynamoDB terms.

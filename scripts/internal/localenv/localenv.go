@@ -99,7 +99,11 @@ func Store(ctx context.Context) (*store.Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where(), err)
 	}
-	return store.New(db, Table()), nil
+	opts, err := storeOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(db, Table(), opts...), nil
 }
 
 // CreateTable creates Table at DynamoDBEndpoint, wherever that is, unless

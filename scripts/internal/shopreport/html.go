@@ -373,6 +373,7 @@ tfoot td{font-weight:700;border-top:2px solid #cbd5e1}
 .small{font-size:.85rem;color:#475569}
 .tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,16rem),1fr));gap:1rem;margin-top:1rem}
 .empty{background:#fff;border:1px dashed #cbd5e1;border-radius:.6rem;padding:1rem;color:#64748b}
+.alert{background:#fef2f2;border:1px solid #fca5a5;border-radius:.6rem;padding:.8rem 1rem;color:#7f1d1d}
 footer{color:#94a3b8;font-size:.8rem;margin:2rem 0 1rem}
 `
 
@@ -445,7 +446,8 @@ var page = template.Must(template.Must(template.New("page").Parse(chartsTmpl)).P
 
 <section aria-labelledby="campaigns">
 <h2 id="campaigns">Win-back campaigns</h2>
-{{if .Campaigns}}{{template "charts" index .Charts "campaigns"}}
+{{with .R.SendingStopped}}<p class="alert" role="alert"><strong>Sending is stopped.</strong> The safety valve stopped this shop's e-mail on {{.At.Format "2 January 2006"}} after campaign {{.CampaignID}}: {{.Reason}}. No campaign runs until an operator lifts the stop (<code>winback shop resume-sending</code>) after cleaning the list.</p>
+{{end}}{{if .Campaigns}}{{template "charts" index .Charts "campaigns"}}
 <figure class="table">
 <div class="scroll"><table><thead><tr><th>Campaign</th><th>Status</th><th>Selected</th><th>Holdout</th><th>Mailed</th><th>Delivered</th><th>Bounced</th><th>Unsubscribed</th><th>Converted, mailed</th><th>Converted, holdout</th><th>Uplift [95%]</th><th>Revenue</th><th>Incremental</th><th>Discount cost</th></tr></thead>
 <tbody>{{range .Campaigns}}<tr><td>{{.ID}}</td><td>{{.Status}}</td>{{if .Measured}}<td>{{.Selected}}</td><td>{{.Holdout}}</td><td>{{.Mailed}}</td><td>{{.Delivered}}</td><td>{{.Bounced}}</td><td>{{.Unsubscribed}}</td><td>{{.MailedRate}}</td><td>{{.HoldoutRate}}</td><td>{{.Uplift}}</td><td>{{.Revenue}}</td><td>{{.Incremental}}</td><td>{{.Discount}}</td>{{else}}<td colspan="12">not measured yet</td>{{end}}</tr>

@@ -33,6 +33,9 @@ type Store interface {
 	Shop(ctx context.Context, id string) (shop.Shop, error)
 	Days(ctx context.Context, sh shop.Shop, n int) ([]scores.Day, error)
 	Campaigns(ctx context.Context, shopID string, limit int) ([]campaign.Campaign, error)
+	// SendingStop is the safety valve's stop of the shop's sending
+	// (campaign.ErrNotFound: never stopped).
+	SendingStop(ctx context.Context, shopID string) (campaign.Stop, error)
 	ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary func(customer.Summary) error, onScore func(scores.Score) error) (capacity.Usage, error)
 }
 
@@ -87,6 +90,10 @@ type Report struct {
 	Campaigns []CampaignResult `json:"campaigns"`
 	// CampaignTotals adds up the measured campaigns.
 	CampaignTotals CampaignTotals `json:"campaign_totals"`
+	// SendingStopped is the safety valve's stop of the shop's sending while
+	// it is in force (absent otherwise): which campaign's bounce or
+	// complaint rate reached SES's review level, the figures, and why.
+	SendingStopped *campaign.Stop `json:"sending_stopped,omitempty"`
 }
 
 // ShopInfo says whose report it is and how to read its money and days.
@@ -346,6 +353,12 @@ func Build(ctx context.Context, st Store, shopID string, now time.Time) (*Report
 		r.History = append(r.History, dayKPIs(d))
 	}
 	r.Campaigns, r.CampaignTotals = campaignsOf(cs)
+	switch stop, err := st.SendingStop(ctx, sh.ID); {
+	case err == nil && stop.InForce():
+		r.SendingStopped = &stop
+	case err != nil && !errors.Is(err, campaign.ErrNotFound):
+		return nil, fmt.Errorf("report of %s: %w", shopID, err)
+	}
 	return r, nil
 }
 

@@ -566,3 +566,44 @@ func mustDay(t *testing.T, s string) int64 {
 	}
 	return d
 }
+
+// TestSendingStopped: while the safety valve holds the shop's sending,
+// report.json carries the stop and the page says why at the campaigns; a
+// lifted stop shows in neither.
+func TestSendingStopped(t *testing.T) {
+	ctx := context.Background()
+	st, id := handShop(t)
+	stop := campaign.Stop{CampaignID: "2025-03-01", At: now.Add(-time.Hour), Reason: "6 of 100 e-mails bounced for good (6.0%)",
+		Reputation: campaign.Reputation{Mailed: 100, Bounced: 6}}
+	if _, _, err := st.StopSending(ctx, id, stop); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(ctx, st, id, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SendingStopped == nil || r.SendingStopped.CampaignID != stop.CampaignID || r.SendingStopped.Reputation != stop.Reputation {
+		t.Fatalf("sending_stopped = %+v, want %+v", r.SendingStopped, stop)
+	}
+	h, err := RenderHTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Sending is stopped", "6 of 100 e-mails bounced for good (6.0%)", "2025-03-01", "winback shop resume-sending"} {
+		if !strings.Contains(string(h), want) {
+			t.Errorf("the page does not say %q", want)
+		}
+	}
+	checkPage(t, h)
+	if _, err := st.LiftSendingStop(ctx, id, now); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Build(ctx, st, id, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ = RenderHTML(r)
+	if r.SendingStopped != nil || strings.Contains(string(h), "Sending is stopped") {
+		t.Errorf("a lifted stop still shows: %+v", r.SendingStopped)
+	}
+}

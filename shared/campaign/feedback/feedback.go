@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/winback/winback/shared/campaign"
+	"github.com/winback/winback/shared/campaign/valve"
 	"github.com/winback/winback/shared/shop"
 	"github.com/winback/winback/shared/store"
 )
@@ -34,6 +35,14 @@ type Store interface {
 	// ChangeRecipient changes a recipient conditionally (campaign.ErrNotFound,
 	// campaign.ErrStateChanged).
 	ChangeRecipient(ctx context.Context, shopID, campaignID, sendID string, ch campaign.Change) (campaign.Recipient, error)
+	// CountFeedback counts a campaign's hard bounce or complaint and
+	// returns the campaign as counted (campaign.ErrNotFound).
+	CountFeedback(ctx context.Context, shopID, campaignID, event string) (campaign.Campaign, error)
+	// Campaign reads a campaign (campaign.ErrNotFound).
+	Campaign(ctx context.Context, shopID, id string) (campaign.Campaign, error)
+	// The safety valve's stop of the shop's sending, and the campaign
+	// status it pauses (valve.Store).
+	valve.Store
 }
 
 // Handler applies SES events. Log and Now may be nil (slog's default
@@ -238,11 +247,64 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, sh shop.Shop, re
 		}
 		// Already settled: the event is recorded below.
 	}
-	_, err = h.Store.ChangeRecipient(ctx, sh.ID, campaignID, sendID, campaign.Change{Event: event, EventAt: at})
-	if err != nil && !errors.Is(err, campaign.ErrNotFound) {
+	// A hard bounce or a complaint is counted for the safety valve by the
+	// delivery of the event that records it first.
+	counted := event == campaign.EventBounced || event == campaign.EventComplained
+	_, err = h.Store.ChangeRecipient(ctx, sh.ID, campaignID, sendID, campaign.Change{Event: event, EventAt: at, NewEvent: counted})
+	switch {
+	case errors.Is(err, campaign.ErrNotFound):
+		return nil
+	case counted && errors.Is(err, campaign.ErrStateChanged):
+		// Counted by an earlier delivery of this event, which may have
+		// failed before the valve judged it: judge again, counting nothing.
+		c, err := h.Store.Campaign(ctx, sh.ID, campaignID)
+		if errors.Is(err, campaign.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read campaign %s: %w", campaignID, err)
+		}
+		return h.judge(ctx, log, c)
+	case err != nil:
 		return fmt.Errorf("record %s on recipient %s of campaign %s: %w", event, sendID, campaignID, err)
+	case counted:
+		return h.count(ctx, log, sh, campaignID, event)
 	}
 	return nil
+}
+
+// count counts a campaign's new hard bounce or complaint and lets the
+// valve judge the campaign. A failure after the recipient recorded the
+// event is retried by Lambda; the retry counts nothing (the event is
+// recorded) but judges again (record). A count lost that way is found by
+// the nightly step's valve, which counts from the recipients themselves.
+func (h *Handler) count(ctx context.Context, log *slog.Logger, sh shop.Shop, campaignID, event string) error {
+	c, err := h.Store.CountFeedback(ctx, sh.ID, campaignID, event)
+	switch {
+	case errors.Is(err, campaign.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("count %s of campaign %s: %w", event, campaignID, err)
+	}
+	return h.judge(ctx, log, c)
+}
+
+// judge is the safety valve while a campaign sends: when its hard bounces
+// or complaints so far, over every e-mail it is to send, reach SES's
+// review level (campaign.LiveReputation), the shop's sending stops and
+// the campaign pauses. A campaign done sending is left to the nightly
+// step, which judges the shop's last campaign only: a late complaint
+// about an old campaign does not stop the shop.
+func (h *Handler) judge(ctx context.Context, log *slog.Logger, c campaign.Campaign) error {
+	if c.Status != campaign.StatusSelecting && c.Status != campaign.StatusSending || h.now().Sub(c.CreatedAt) > campaign.SendingWindow {
+		return nil
+	}
+	rep, ok := campaign.LiveReputation(c)
+	if !ok {
+		return nil
+	}
+	_, err := valve.Judge(ctx, h.Store, log, c, rep, h.now(), []campaign.Campaign{c})
+	return err
 }
 
 // event is the recipient event an SES event records ("" for none) and
@@ -258,10 +320,16 @@ func (h *Handler) event(rec Record) (string, time.Time) {
 		}
 		return campaign.EventDelivered, fallback
 	case TypeBounce:
+		// SES's bounce rate counts hard bounces only; so does the
+		// report's (and the safety valve's).
 		if rec.Bounce != nil {
-			return campaign.EventBounced, parseTime(rec.Bounce.Timestamp, fallback)
+			event := campaign.EventSoftBounced
+			if rec.Bounce.BounceType == BouncePermanent {
+				event = campaign.EventBounced
+			}
+			return event, parseTime(rec.Bounce.Timestamp, fallback)
 		}
-		return campaign.EventBounced, fallback
+		return campaign.EventSoftBounced, fallback
 	case TypeComplaint:
 		if rec.Complaint != nil {
 			return campaign.EventComplained, parseTime(rec.Complaint.Timestamp, fallback)

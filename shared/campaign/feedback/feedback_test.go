@@ -218,7 +218,7 @@ func TestSampleEvents(t *testing.T) {
 					}
 				}}},
 				{"delivery-delayed.json", []check{hasEvents("cust-7"), reason(grace, "")}},
-				{"bounce-transient.json", []check{hasEvents("cust-7", campaign.EventBounced), reason(grace, "")}},
+				{"bounce-transient.json", []check{hasEvents("cust-7", campaign.EventSoftBounced), reason(grace, "")}},
 				{"bounce-permanent.json", []check{hasEvents("115310627314723954", campaign.EventBounced), reason(jon, store.SuppressBounce)}},
 				{"complaint.json", []check{hasEvents("cust-42", campaign.EventSent, campaign.EventDelivered, campaign.EventComplained),
 					reason(ada, store.SuppressComplaint)}},
@@ -370,7 +370,7 @@ func TestRules(t *testing.T) {
 			func(s string) events.EventBridgeEvent {
 				return event(feedback.TypeBounce, s, tagsOf("c1"), "m-1", []string{addr}, func(r *feedback.Record) { r.Bounce.BounceType = "Undetermined" })
 			},
-			want{campaign.StateSent, "m-1", []string{campaign.EventBounced}, ""}, now.AddDate(0, 0, -1), "soft bounce"},
+			want{campaign.StateSent, "m-1", []string{campaign.EventSoftBounced}, ""}, now.AddDate(0, 0, -1), "soft bounce"},
 		{"complaint", campaign.StateSent, "m-1",
 			func(s string) events.EventBridgeEvent {
 				return event(feedback.TypeComplaint, s, tagsOf("c1"), "m-1", []string{addr}, nil)

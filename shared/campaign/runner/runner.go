@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/winback/winback/shared/campaign"
+	"github.com/winback/winback/shared/campaign/valve"
 	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/scores"
@@ -51,6 +52,10 @@ type Store interface {
 	ScanShard(ctx context.Context, sh shop.Shop, n int, onSummary func(customer.Summary) error, onScore func(scores.Score) error) (capacity.Usage, error)
 	SuppressionList(ctx context.Context, sh shop.Shop) (func(email string) string, error)
 	Summaries(ctx context.Context, sh shop.Shop, ids []string) (map[string]customer.Summary, error)
+	// SendingStop and StopSending read and set the safety valve's stop of
+	// the shop's sending (campaign.Stop).
+	SendingStop(ctx context.Context, shopID string) (campaign.Stop, error)
+	StopSending(ctx context.Context, shopID string, stop campaign.Stop) (campaign.Stop, bool, error)
 }
 
 // Queue sends message bodies to the send queue (queue.Queue).
@@ -66,6 +71,9 @@ var (
 	// ErrNotSending: the campaign cannot send (a dry run's, or one begun
 	// as a dry run).
 	ErrNotSending = errors.New("campaign does not send")
+	// ErrSendingStopped: the safety valve stopped the shop's sending
+	// (campaign.Stop); an operator lifts it.
+	ErrSendingStopped = errors.New("the shop's sending is stopped by the safety valve")
 )
 
 // Runner runs and measures campaigns.
@@ -228,6 +236,12 @@ func (r *Runner) Run(ctx context.Context, shopID, asOf string, opt Options) (Res
 		if r.Queue == nil {
 			return Result{}, fmt.Errorf("campaign of shop %s: no send queue", shopID)
 		}
+		if stop, err := valve.Current(ctx, r.Store, shopID); err != nil {
+			return Result{}, err
+		} else if stop.InForce() {
+			return Result{}, fmt.Errorf("campaign of shop %s: %w since %s by campaign %s: %s (lift it with: winback shop resume-sending --shop %s)",
+				shopID, ErrSendingStopped, stop.At.Format(time.DateOnly), stop.CampaignID, stop.Reason, shopID)
+		}
 	}
 	run, err := r.Store.Run(ctx, shopID, asOf)
 	if err != nil || !run.Done {
@@ -236,7 +250,7 @@ func (r *Runner) Run(ctx context.Context, shopID, asOf string, opt Options) (Res
 	now := r.now()
 	c, err := r.Store.BeginCampaign(ctx, campaign.Campaign{
 		ShopID: shopID, ID: campaign.ID(asOf, opt.DryRun), AsOf: asOf, DryRun: opt.DryRun,
-		CreatedAt: now, Status: campaign.StatusSelecting, Settings: cfg.Settings,
+		CreatedAt: now, Status: campaign.StatusSelecting, Settings: cfg.Settings, SplitBounces: true,
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("campaign %s of shop %s: begin: %w", campaign.ID(asOf, opt.DryRun), shopID, err)
@@ -247,6 +261,16 @@ func (r *Runner) Run(ctx context.Context, shopID, asOf string, opt Options) (Res
 	// A campaign begun by an earlier run that died while selecting: its
 	// recorded recipients may not all have been queued.
 	resumed := !c.CreatedAt.Equal(now) || len(c.Shards) > 0
+	if c.Status == campaign.StatusPaused && !c.DryRun && len(c.Shards) < sh.Shards {
+		// Paused before its selection was recorded in full (a run died
+		// while selecting, then SES or the safety valve paused it): finish
+		// the selection, which then queues everything still queued.
+		log.InfoContext(ctx, "resuming a campaign paused while selecting", slog.String("paused_reason", c.PausedReason))
+		c, err = r.Store.SetCampaignStatus(ctx, shopID, c.ID, []campaign.Status{campaign.StatusPaused}, campaign.StatusSelecting, "")
+		if err != nil && !errors.Is(err, campaign.ErrStateChanged) {
+			return res, fmt.Errorf("campaign %s of shop %s: resume: %w", c.ID, shopID, err)
+		}
+	}
 	if c.Status == campaign.StatusSelecting {
 		if err := r.selectAll(ctx, sh, c, now, opt, &res, log); err != nil {
 			return res, err
@@ -549,6 +573,11 @@ func (r *Runner) Measure(ctx context.Context, shopID, campaignID string) (campai
 	}); err != nil {
 		return fail(err)
 	}
+	if len(recs) == 0 && c.Report != nil && c.Report.Selected > 0 {
+		// Its recipients expired (sendRetentionDays): the stored report
+		// is the last that could be measured; keep it.
+		return *c.Report, nil
+	}
 	purchases := map[string][]campaign.Purchase{}
 	var ids []string
 	for _, rec := range recs {
@@ -595,7 +624,9 @@ const resumeDays = 3
 //     goes back to sending, and the recipients still queued are queued
 //     again (a message delivered twice is harmless);
 //   - it measures the campaigns whose attribution window, plus a week, is
-//     still open.
+//     still open, first: the last of them that mailed anything feeds the
+//     safety valve (valve.Judge), and while the shop's sending is stopped
+//     nothing is resumed or run.
 func (r *Runner) Nightly(ctx context.Context, shopID, asOf string) error {
 	day, err := time.Parse(time.DateOnly, asOf)
 	if err != nil {
@@ -607,44 +638,92 @@ func (r *Runner) Nightly(ctx context.Context, shopID, asOf string) error {
 	}
 	log := r.log().With(slog.String("shop_id", shopID), slog.String("as_of", asOf))
 	recent := r.now().Sub(day) < resumeDays*24*time.Hour
-	switch {
-	case cfg.Settings.From == "":
-		log.InfoContext(ctx, "campaigns are off: the shop has no sender address", slog.String("outcome", "skipped"))
-	case !recent:
-		log.InfoContext(ctx, "no campaign for a past day (a backfill or a forced rerun)", slog.String("outcome", "skipped"))
-	default:
-		if _, err := r.Run(ctx, shopID, asOf, Options{}); err != nil {
-			return err
-		}
-	}
 	cs, err := r.Store.Campaigns(ctx, shopID, 60)
 	if err != nil {
 		return fmt.Errorf("campaigns of shop %s: %w", shopID, err)
 	}
+	// Measure first: the safety valve reads the last campaign's figures
+	// before anything is resumed or sent.
+	var (
+		open   []campaign.Campaign
+		last   *campaign.Campaign
+		report campaign.Report
+	)
 	for _, c := range cs {
 		cday, err := time.Parse(time.DateOnly, c.AsOf)
-		if err != nil || c.DryRun || c.ID == asOf && recent {
-			continue // today's was run and measured by Run
-		}
-		age := day.Sub(cday)
-		if age > time.Duration(c.Settings.AttributionWindowDays+remeasureDays)*24*time.Hour {
+		if err != nil || c.DryRun {
 			continue
 		}
-		if cfg.Settings.From != "" && r.now().Sub(cday) < resumeDays*24*time.Hour {
-			if err := r.resume(ctx, c, log); err != nil {
-				return err
-			}
+		if day.Sub(cday) > time.Duration(c.Settings.AttributionWindowDays+remeasureDays)*24*time.Hour {
+			continue
 		}
-		if _, err := r.Measure(ctx, shopID, c.ID); err != nil {
+		rep := campaign.Report{}
+		if c.ID == asOf && recent {
+			// Today's is run and measured by Run below.
+			if c.Report != nil {
+				rep = *c.Report
+			}
+		} else if rep, err = r.Measure(ctx, shopID, c.ID); err != nil {
+			return err
+		}
+		if last == nil && rep.Mailed > 0 {
+			last, report = &c, rep
+		}
+		if r.now().Sub(cday) < resumeDays*24*time.Hour {
+			open = append(open, c)
+		}
+	}
+	stop, err := valve.Current(ctx, r.Store, shopID)
+	if last != nil {
+		// The valve pauses the shop's campaigns still sending.
+		rep := campaign.ReputationOf(report)
+		if !last.SplitBounces {
+			rep.Bounced = 0 // counted soft bounces too: judge its complaints only
+		}
+		stop, err = valve.Judge(ctx, r.Store, log, *last, rep, r.now(), cs)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case cfg.Settings.From == "":
+		log.InfoContext(ctx, "campaigns are off: the shop has no sender address", slog.String("outcome", "skipped"))
+		return nil
+	case stop.InForce():
+		log.WarnContext(ctx, "no campaign: the safety valve stopped the shop's sending", slog.String("outcome", "stopped"),
+			slog.String("stopped_by", stop.CampaignID), slog.String("reason", stop.Reason))
+		return nil
+	}
+	for _, c := range open {
+		if c.ID == asOf && recent {
+			continue // Run resumes it
+		}
+		if err := r.resume(ctx, c, log); err != nil {
 			return err
 		}
 	}
-	return nil
+	if !recent {
+		log.InfoContext(ctx, "no campaign for a past day (a backfill or a forced rerun)", slog.String("outcome", "skipped"))
+		return nil
+	}
+	_, err = r.Run(ctx, shopID, asOf, Options{})
+	return err
 }
 
 // resume puts a paused campaign back to sending and queues its still
 // queued recipients again.
 func (r *Runner) resume(ctx context.Context, c campaign.Campaign, log *slog.Logger) error {
+	if c.Status == campaign.StatusPaused && !c.DryRun {
+		sh, err := r.Store.Shop(ctx, c.ShopID)
+		if err != nil {
+			return fmt.Errorf("campaign %s of shop %s: resume: %w", c.ID, c.ShopID, err)
+		}
+		if len(c.Shards) < sh.Shards {
+			// Paused while selecting: Run finishes the selection.
+			_, err := r.Run(ctx, c.ShopID, c.AsOf, Options{})
+			return err
+		}
+	}
 	if c.Status == campaign.StatusPaused {
 		log.InfoContext(ctx, "resuming a paused campaign", slog.String("campaign_id", c.ID), slog.String("paused_reason", c.PausedReason))
 		var err error

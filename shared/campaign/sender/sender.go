@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/winback/winback/shared/campaign"
+	"github.com/winback/winback/shared/campaign/valve"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/mail"
 	"github.com/winback/winback/shared/metrics"
@@ -29,9 +30,14 @@ type Store interface {
 	Customer(ctx context.Context, sh shop.Shop, customerID string) (customer.Summary, error)
 	Suppressed(ctx context.Context, sh shop.Shop, email string) (reason string, err error)
 	AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error)
-	TokenKey(ctx context.Context) ([]byte, error)
+	// TokenKeys are the kept unsubscribe-token keys, newest first (the
+	// first made on first use).
+	TokenKeys(ctx context.Context) (campaign.TokenKeys, error)
 	CampaignConfig(ctx context.Context, shopID string) (campaign.Config, error)
 	Campaign(ctx context.Context, shopID, id string) (campaign.Campaign, error)
+	// SendingStop is the safety valve's stop of the shop's sending
+	// (campaign.ErrNotFound: never stopped).
+	SendingStop(ctx context.Context, shopID string) (campaign.Stop, error)
 	SetCampaignStatus(ctx context.Context, shopID, id string, from []campaign.Status, to campaign.Status, reason string) (campaign.Campaign, error)
 	Recipient(ctx context.Context, shopID, campaignID, sendID string) (campaign.Recipient, error)
 	ChangeRecipient(ctx context.Context, shopID, campaignID, sendID string, ch campaign.Change) (campaign.Recipient, error)
@@ -117,13 +123,8 @@ const (
 )
 
 // MaxSendDelay is the longest a recipient may wait between selection and
-// sending; an older one is skipped (ReasonStale). A message redriven from
-// the dead letters or a campaign resumed days later would otherwise mail
-// an offer whose expiry was counted from the selection day, chosen on
-// scores that no longer hold. Within 72 h a 14-day coupon keeps most of
-// its validity (11 days at least) and the scores are at most three
-// nights old.
-const MaxSendDelay = 72 * time.Hour
+// sending (campaign.MaxSendDelay); an older one is skipped (ReasonStale).
+const MaxSendDelay = campaign.MaxSendDelay
 
 // ReasonAbandoned is the reason of a recipient found in doubt.
 const ReasonAbandoned = "claim abandoned; SES may have accepted it"
@@ -201,10 +202,11 @@ type Sender struct {
 	limit    *limiter
 
 	mu        sync.Mutex
-	key       []byte
+	keys      *campaign.TokenKeyring
 	shops     map[string]entry[shop.Shop]
 	configs   map[string]entry[campaign.Config]
 	campaigns map[string]entry[campaign.Campaign]
+	stops     map[string]entry[campaign.Stop]
 }
 
 type entry[T any] struct {
@@ -215,9 +217,11 @@ type entry[T any] struct {
 func (s *Sender) init() {
 	s.initOnce.Do(func() {
 		s.limit = newLimiter(s.Rate)
+		s.keys = &campaign.TokenKeyring{Load: s.Store.TokenKeys, Now: s.now}
 		s.shops = map[string]entry[shop.Shop]{}
 		s.configs = map[string]entry[campaign.Config]{}
 		s.campaigns = map[string]entry[campaign.Campaign]{}
+		s.stops = map[string]entry[campaign.Stop]{}
 	})
 }
 
@@ -512,6 +516,11 @@ func (s *Sender) deliver(ctx context.Context, j *job) (Outcome, *campaign.Recipi
 	default:
 		return OutcomeCampaignClosed, nil, nil
 	}
+	if stop, err := s.stop(ctx, j.m.ShopID); err != nil {
+		return OutcomeError, nil, err
+	} else if stop.InForce() {
+		return s.stopped(ctx, j, stop)
+	}
 	sum, reason, err := s.customer(ctx, j)
 	if err != nil {
 		return OutcomeError, nil, err
@@ -779,6 +788,21 @@ func (s *Sender) pause(ctx context.Context, j *job, sesErr error) (Outcome, *cam
 	return OutcomePaused, nil, nil
 }
 
+// stopped pauses the campaign of a shop whose sending the safety valve
+// stopped (the nightly step pauses those sending when it trips; this is
+// for one begun or resumed since); the recipient stays queued.
+func (s *Sender) stopped(ctx context.Context, j *job, stop campaign.Stop) (Outcome, *campaign.Recipient, error) {
+	_, err := s.Store.SetCampaignStatus(ctx, j.m.ShopID, j.m.CampaignID,
+		[]campaign.Status{campaign.StatusSelecting, campaign.StatusSending}, campaign.StatusPaused, campaign.PausedBySafetyValve+stop.Reason)
+	if err != nil && !errors.Is(err, campaign.ErrStateChanged) {
+		return OutcomeError, nil, fmt.Errorf("pause campaign: %w", err)
+	}
+	s.forgetCampaign(j.m.ShopID, j.m.CampaignID)
+	s.log().WarnContext(ctx, "the shop's sending is stopped by the safety valve: campaign paused", "shop_id", j.m.ShopID,
+		"campaign_id", j.m.CampaignID, "send_id", j.m.SendID, "stopped_by", stop.CampaignID)
+	return OutcomeCampaignPaused, nil, nil
+}
+
 // deadLetter sends a settled recipient's reason to the dead letters; the
 // record holds the reason already, so a failure here is only logged.
 func (s *Sender) deadLetter(ctx context.Context, j *job, reason string) {
@@ -853,6 +877,12 @@ func (s *Sender) config(ctx context.Context, shopID string) (campaign.Config, er
 	}, nil)
 }
 
+// stop reads the safety valve's stop of a shop's sending, reusing it for
+// cacheTTL (zero when the shop was never stopped).
+func (s *Sender) stop(ctx context.Context, shopID string) (campaign.Stop, error) {
+	return cached(s, s.stops, shopID, func() (campaign.Stop, error) { return valve.Current(ctx, s.Store, shopID) }, nil)
+}
+
 // campaign reads a campaign, reusing it for cacheTTL while it sends: a
 // paused campaign is read every time (a run may have resumed it).
 func (s *Sender) campaign(ctx context.Context, shopID, id string) (campaign.Campaign, error) {
@@ -869,22 +899,15 @@ func (s *Sender) forgetCampaign(shopID, id string) {
 	delete(s.campaigns, shopID+"\x00"+id)
 }
 
-// tokenKey reads the token key once per Sender: it never changes.
+// tokenKey is the newest token key, read again every
+// campaign.TokenKeyTTL: a rotated key signs new links within it.
 func (s *Sender) tokenKey(ctx context.Context) ([]byte, error) {
-	s.mu.Lock()
-	key := s.key
-	s.mu.Unlock()
-	if key != nil {
-		return key, nil
-	}
-	key, err := s.Store.TokenKey(ctx)
+	s.init()
+	keys, err := s.keys.Keys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.key = key
-	s.mu.Unlock()
-	return key, nil
+	return keys[0].Key, nil
 }
 
 // cached returns m[k] when it is younger than cacheTTL, else loads it and

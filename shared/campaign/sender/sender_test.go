@@ -76,8 +76,8 @@ func TestSentEmail(t *testing.T) {
 	if err != nil || u.Scheme != "https" || !strings.HasPrefix(link, unsubBase+"/v1/unsubscribe/") || unsub[0] != "<"+link+">" {
 		t.Fatalf("List-Unsubscribe %q", unsub[0])
 	}
-	key, _ := st.TokenKey(ctx)
-	tok, err := campaign.VerifyToken(key, strings.TrimPrefix(link, unsubBase+"/v1/unsubscribe/"))
+	keys, _ := st.TokenKeys(ctx)
+	tok, err := campaign.VerifyToken(keys[0].Key, strings.TrimPrefix(link, unsubBase+"/v1/unsubscribe/"))
 	if err != nil || tok != (campaign.Token{ShopID: f.sh.ID, CustomerID: custID, CampaignID: campaignID, Issued: "2026-12-01"}) {
 		t.Errorf("token %+v, %v", tok, err)
 	}
@@ -130,6 +130,16 @@ func TestRules(t *testing.T) {
 		}, want: sender.OutcomeDryRun, state: campaign.StateDryRun},
 		{name: "paused campaign leaves it queued", setup: func(f *fixture) campaign.SendMessage {
 			setStatus(f, campaign.StatusPaused)
+			m, _ := f.queued()
+			return m
+		}, want: sender.OutcomeCampaignPaused, state: campaign.StateQueued, status: campaign.StatusPaused},
+		{name: "sending stopped by the safety valve: campaign paused, left queued", setup: func(f *fixture) campaign.SendMessage {
+			st := f.st.(interface {
+				StopSending(ctx context.Context, shopID string, stop campaign.Stop) (campaign.Stop, bool, error)
+			})
+			if _, _, err := st.StopSending(context.Background(), f.sh.ID, campaign.Stop{CampaignID: "2026-11-30", At: t0, Reason: "6 of 100 e-mails bounced for good"}); err != nil {
+				f.t.Fatal(err)
+			}
 			m, _ := f.queued()
 			return m
 		}, want: sender.OutcomeCampaignPaused, state: campaign.StateQueued, status: campaign.StatusPaused},

@@ -38,7 +38,9 @@ const (
 // in place of the table's own.
 type sampleKeyStore struct{ *store.Store }
 
-func (sampleKeyStore) TokenKey(context.Context) ([]byte, error) { return []byte(sampleTokenKey), nil }
+func (sampleKeyStore) TokenKeys(context.Context) (campaign.TokenKeys, error) {
+	return campaign.TokenKeys{{Version: 1, Key: []byte(sampleTokenKey)}}, nil
+}
 
 // TestSampleEvents replays every events/apigw/unsubscribe-*.json through
 // the Lambda runtime's handler wrapper and the API Gateway adapter, as the

@@ -98,11 +98,11 @@ func newFixture(t *testing.T, st testStore) *fixture {
 		addRecipient(t, st, sh, asOf, "c1", campaign.GroupMailed, coupon(i))
 	}
 	addRecipient(t, st, f.one, asOf, "c2", campaign.GroupHoldout, "")
-	key, err := st.TokenKey(ctx)
+	keys, err := st.TokenKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.tokenKey = key
+	f.tokenKey = keys[0].Key
 	d := api.All(st, slog.New(slog.NewJSONHandler(f.logs, nil)))
 	d.Now = func() time.Time { return now }
 	f.h = api.Routes(d)

@@ -127,19 +127,19 @@ func (h *handler) recordEvent(ctx context.Context, shopID string, tok campaign.T
 	return rec, nil
 }
 
-// verify checks the path's token against the signing key and finds the
-// shop it names. A token that fails, or whose shop is gone, is a 400 that
-// says no more; a store failure is a 503.
+// verify checks the path's token against the kept token keys (every
+// version not retired) and finds the shop it names. A token that fails,
+// or whose shop is gone, is a 400 that says no more; a store failure is a
+// 503.
 func (h *handler) verify(r *http.Request) (campaign.Token, shop.Shop, *httpapi.Problem) {
 	ctx := r.Context()
-	key, err := h.store.TokenKey(ctx)
-	if err != nil {
-		httpapi.Log(ctx).ErrorContext(ctx, "read the token key", "error", err)
-		return campaign.Token{}, shop.Shop{}, httpapi.Unavailable()
-	}
-	tok, err := campaign.VerifyToken(key, r.PathValue("token"))
-	if err != nil {
+	tok, err := h.keys.Verify(ctx, r.PathValue("token"))
+	switch {
+	case errors.Is(err, campaign.ErrBadToken):
 		return campaign.Token{}, shop.Shop{}, badToken()
+	case err != nil:
+		httpapi.Log(ctx).ErrorContext(ctx, "read the token keys", "error", err)
+		return campaign.Token{}, shop.Shop{}, httpapi.Unavailable()
 	}
 	sh, err := h.auth.Shop(ctx, tok.ShopID)
 	switch {

@@ -266,11 +266,11 @@ type downStore struct {
 	method string
 }
 
-func (d downStore) TokenKey(ctx context.Context) ([]byte, error) {
-	if d.method == "TokenKey" {
+func (d downStore) TokenKeys(ctx context.Context) (campaign.TokenKeys, error) {
+	if d.method == "TokenKeys" {
 		return nil, errDown
 	}
-	return d.Store.TokenKey(ctx)
+	return d.Store.TokenKeys(ctx)
 }
 
 func (d downStore) Suppress(ctx context.Context, sh shop.Shop, email, reason string) error {
@@ -330,7 +330,7 @@ func TestUnsubscribeWhenTheStoreFails(t *testing.T) {
 		get, post  int
 		suppressed string
 	}{
-		{"TokenKey", 503, 503, ""},
+		{"TokenKeys", 503, 503, ""},
 		{"Suppress", 200, 503, ""},
 		{"ChangeRecipient", 200, 200, "unsubscribe"},
 	}

@@ -26,6 +26,9 @@ type Store interface {
 	// Campaign and Campaigns read a shop's campaigns (campaign.ErrNotFound).
 	Campaign(ctx context.Context, shopID, id string) (campaign.Campaign, error)
 	Campaigns(ctx context.Context, shopID string, limit int) ([]campaign.Campaign, error)
+	// SendingStop is the safety valve's stop of the shop's sending
+	// (campaign.ErrNotFound: never stopped).
+	SendingStop(ctx context.Context, shopID string) (campaign.Stop, error)
 	// BucketRecipients reads one bucket of a campaign's recipients in
 	// send-id order, after afterSendID ("" from the start).
 	BucketRecipients(ctx context.Context, shopID, campaignID string, bucket int, afterSendID string, limit int) ([]campaign.Recipient, error)
@@ -39,8 +42,9 @@ type Store interface {
 	// AddressKey).
 	Suppress(ctx context.Context, sh shop.Shop, email, reason string) error
 	SuppressKey(ctx context.Context, sh shop.Shop, key, reason string) error
-	// TokenKey is the key unsubscribe tokens are signed with.
-	TokenKey(ctx context.Context) ([]byte, error)
+	// TokenKeys are the kept keys unsubscribe tokens are signed with,
+	// newest first (the first made on first use).
+	TokenKeys(ctx context.Context) (campaign.TokenKeys, error)
 }
 
 // Deps is what the routes need. Auth authenticates the API key of the
@@ -73,7 +77,7 @@ func Routes(m *httpapi.Mux, d Deps) {
 	if now == nil {
 		now = time.Now
 	}
-	h := &handler{store: d.Store, auth: d.Auth, now: now}
+	h := &handler{store: d.Store, auth: d.Auth, now: now, keys: &campaign.TokenKeyring{Load: d.Store.TokenKeys}}
 	auth := d.Auth.RequireKey
 	m.Handle("GET /v1/campaigns", auth(http.HandlerFunc(h.listCampaigns)))
 	m.Handle("GET /v1/campaigns/{id}", auth(http.HandlerFunc(h.getCampaign)))
@@ -86,11 +90,17 @@ type handler struct {
 	store Store
 	auth  *httpapi.Auth
 	now   func() time.Time
+	// keys verify unsubscribe tokens (kept campaign.TokenKeyTTL).
+	keys *campaign.TokenKeyring
 }
 
 // ListView is GET /v1/campaigns: the shop's campaigns, newest first.
 type ListView struct {
 	Campaigns []ItemView `json:"campaigns"`
+	// SendingStopped is the safety valve's stop of the shop's sending
+	// while it is in force (absent otherwise): no campaign runs until an
+	// operator lifts it.
+	SendingStopped *campaign.Stop `json:"sending_stopped,omitempty"`
 }
 
 // ItemView is one campaign of the list, with the headline figures of its
@@ -168,6 +178,13 @@ func (h *handler) listCampaigns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := ListView{Campaigns: make([]ItemView, 0, len(cs))}
+	switch stop, err := h.store.SendingStop(ctx, sh.ID); {
+	case err == nil && stop.InForce():
+		v.SendingStopped = &stop
+	case err != nil && !errors.Is(err, campaign.ErrNotFound):
+		httpapi.WriteError(w, r, err)
+		return
+	}
 	for _, c := range cs {
 		item := ItemView{CampaignID: c.ID, AsOf: c.AsOf, Status: c.Status, DryRun: c.DryRun, CreatedAt: c.CreatedAt, PausedReason: c.PausedReason}
 		if rep := c.Report; rep != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/winback/winback/shared/campaign"
 	"github.com/winback/winback/shared/campaign/web"
@@ -110,6 +111,27 @@ func TestListCampaigns(t *testing.T) {
 			}
 			if code, _ := f.getJSON(t, "/v1/campaigns", ""); code != 401 {
 				t.Errorf("without a key: %d, want 401", code)
+			}
+
+			// The safety valve's stop shows while in force, to its shop only.
+			if _, ok := body["sending_stopped"]; ok {
+				t.Errorf("sending_stopped is left out while the shop may send: %v", body)
+			}
+			st := f.st.(interface {
+				StopSending(ctx context.Context, shopID string, stop campaign.Stop) (campaign.Stop, bool, error)
+			})
+			if _, _, err := st.StopSending(context.Background(), f.one.ID, campaign.Stop{CampaignID: "2026-10-01",
+				At: time.Date(2026, 10, 2, 3, 0, 0, 0, time.UTC), Reason: "2 of 100 readers complained (2.00%)",
+				Reputation: campaign.Reputation{Mailed: 100, Complained: 2}}); err != nil {
+				t.Fatal(err)
+			}
+			_, body = f.getJSON(t, "/v1/campaigns", f.oneKey)
+			stop, _ := body["sending_stopped"].(map[string]any)
+			if stop["campaign_id"] != "2026-10-01" || stop["reason"] != "2 of 100 readers complained (2.00%)" || stop["stopped_at"] != "2026-10-02T03:00:00Z" {
+				t.Errorf("sending_stopped = %v", body["sending_stopped"])
+			}
+			if _, body = f.getJSON(t, "/v1/campaigns", f.twoKey); body["sending_stopped"] != nil {
+				t.Errorf("shop two sees shop one's stop: %v", body)
 			}
 		})
 	}

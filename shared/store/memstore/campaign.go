@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -21,7 +20,7 @@ import (
 // DynamoDB store writes, so they read back exactly as there.
 type campaignData struct {
 	configs    map[string][]byte                        // shop id → campaign.Config as JSON
-	tokenKey   []byte                                   // nil until first asked for
+	tokenKeys  []campaign.TokenKey                      // newest first; none until first asked for (tokenkeys.go)
 	campaigns  map[string]map[string]storedCampaign     // shop id → campaign id → campaign
 	recipients map[string]map[string]campaign.Recipient // shop id + campaign id → send id → recipient
 	coupons    map[string]couponOwner                   // shop id + code → owner
@@ -83,24 +82,6 @@ func (m *Store) PutCampaignConfig(ctx context.Context, shopID string, c campaign
 	defer m.mu.Unlock()
 	m.configs[shopID] = data
 	return nil
-}
-
-// TokenKey returns the store's unsubscribe-token signing key: 32 random
-// bytes drawn on first use.
-func (m *Store) TokenKey(ctx context.Context) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tokenKey == nil {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, fmt.Errorf("token key: %w", err)
-		}
-		m.tokenKey = k
-	}
-	return slices.Clone(m.tokenKey), nil
 }
 
 func toStoredCampaign(c campaign.Campaign) (storedCampaign, error) {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/winback/winback/shared/campaign"
 	"github.com/winback/winback/shared/capacity"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/order"
@@ -32,6 +33,11 @@ type Store struct {
 	addressKeys  map[string]string                      // AddressKey → e-mail address
 	nightly                                             // runs, results, scores, KPI days (nightly.go)
 	campaignData                                        // campaigns, recipients, coupons, contacts (campaign.go)
+	stops        map[string]campaign.Stop               // shop id → its sending stopped by the safety valve (valve.go)
+
+	// keyInfo holds the label and creation time of each key CreateAPIKey
+	// made, by key id (apikeys.go).
+	keyInfo map[string]shop.KeyInfo
 }
 
 type apiKey struct{ shopID, hash string }
@@ -221,6 +227,9 @@ func (m *Store) APIKey(ctx context.Context, keyID string) (shopID, secretHash st
 // shopifyDomain is empty, its Shopify domain (shop.ErrNotFound if there is
 // no such shop).
 func (m *Store) SetWebhookSecret(ctx context.Context, shopID, secret, shopifyDomain string) error {
+	if secret == "" {
+		return fmt.Errorf("shop %s: empty webhook secret", shopID)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sh, ok := m.shops[shopID]

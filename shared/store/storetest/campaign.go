@@ -25,7 +25,7 @@ type CampaignStore interface {
 
 	CampaignConfig(ctx context.Context, shopID string) (campaign.Config, error)
 	PutCampaignConfig(ctx context.Context, shopID string, c campaign.Config) error
-	TokenKey(ctx context.Context) ([]byte, error)
+	TokenKeys(ctx context.Context) (campaign.TokenKeys, error)
 
 	BeginCampaign(ctx context.Context, c campaign.Campaign) (campaign.Campaign, error)
 	Campaign(ctx context.Context, shopID, id string) (campaign.Campaign, error)
@@ -47,6 +47,11 @@ type CampaignStore interface {
 	AddressKey(ctx context.Context, sh shop.Shop, email string) (string, error)
 	SuppressKey(ctx context.Context, sh shop.Shop, key, reason string) error
 	Suppressed(ctx context.Context, sh shop.Shop, email string) (string, error)
+
+	StopSending(ctx context.Context, shopID string, stop campaign.Stop) (campaign.Stop, bool, error)
+	SendingStop(ctx context.Context, shopID string) (campaign.Stop, error)
+	LiftSendingStop(ctx context.Context, shopID string, at time.Time) (campaign.Stop, error)
+	CountFeedback(ctx context.Context, shopID, campaignID, event string) (campaign.Campaign, error)
 }
 
 // RunCampaigns runs the campaign part of the contract against stores made
@@ -66,6 +71,8 @@ func RunCampaigns(t *testing.T, open func(t *testing.T) CampaignStore) {
 		{"SummariesInBulk", testSummaries},
 		{"SuppressionList", testSuppressionList},
 		{"SuppressByAddressKey", testSuppressKey},
+		{"SendingStopFirstStays", testSendingStop},
+		{"FeedbackCountedOnce", testFeedbackCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -168,28 +175,28 @@ func testCampaignConfig(t *testing.T, s CampaignStore) {
 
 func testTokenKey(t *testing.T, s CampaignStore) {
 	ctx := context.Background()
-	keys := make([][]byte, 4)
+	keys := make([]campaign.TokenKeys, 4)
 	var wg sync.WaitGroup
 	errs := make([]error, len(keys))
 	for i := range keys {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			keys[i], errs[i] = s.TokenKey(ctx)
+			keys[i], errs[i] = s.TokenKeys(ctx)
 		}()
 	}
 	wg.Wait()
 	for i, k := range keys {
-		if errs[i] != nil || len(k) != 32 || !reflect.DeepEqual(k, keys[0]) {
-			t.Fatalf("racing callers got %x (%v) and %x", k, errs[i], keys[0])
+		if errs[i] != nil || len(k) != 1 || len(k[0].Key) != 32 || k[0].Version != 1 || !reflect.DeepEqual(k, keys[0]) {
+			t.Fatalf("racing callers got %+v (%v) and %+v", k, errs[i], keys[0])
 		}
 	}
-	again, err := s.TokenKey(ctx)
+	again, err := s.TokenKeys(ctx)
 	if err != nil || !reflect.DeepEqual(again, keys[0]) {
-		t.Fatalf("TokenKey changed: %x, %v", again, err)
+		t.Fatalf("TokenKeys changed: %+v, %v", again, err)
 	}
-	again[0] ^= 0xff // a caller's copy is its own
-	if k, _ := s.TokenKey(ctx); !reflect.DeepEqual(k, keys[0]) {
+	again[0].Key[0] ^= 0xff // a caller's copy is its own
+	if k, _ := s.TokenKeys(ctx); !reflect.DeepEqual(k, keys[0]) {
 		t.Fatal("changing a returned key changed the stored one")
 	}
 }
