@@ -43,8 +43,8 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.New(db, table)
-	euro, euroKey := createShop(t, st, "EUR", "Europe/Berlin", "")
-	dollar, _ := createShop(t, st, "USD", "UTC", string(domain[1]))
+	// The README's one shop: EUR, Berlin, bound to its Shopify domain.
+	euro, euroKey := createShop(t, st, "EUR", "Europe/Berlin", string(domain[1]))
 	srv := httptest.NewServer(devapi.NewHandler(st, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now))
 	defer srv.Close()
 
@@ -88,7 +88,7 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatalf("README batch pointers %v, want %s", got, want)
 	}
 
-	mac := hmac.New(sha256.New, []byte(dollar.WebhookSecret))
+	mac := hmac.New(sha256.New, []byte(euro.WebhookSecret))
 	mac.Write(shopify[1])
 	headers := map[string]string{
 		"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(mac.Sum(nil)),
@@ -96,7 +96,7 @@ func TestREADMEExamples(t *testing.T) {
 		"X-Shopify-Shop-Domain": string(domain[1]),
 		"X-Shopify-Webhook-Id":  "6f3c1a2e-0000-4000-8000-000000000001",
 	}
-	path := "/v1/webhooks/shopify/orders?shop=" + dollar.ID
+	path := "/v1/webhooks/shopify/orders?shop=" + euro.ID
 	for _, want := range []string{"created", "duplicate"} {
 		if code, out := post(path, shopify[1], headers); code != 200 || out["result"] != want || out["order_id"] != "820982911946154508" {
 			t.Fatalf("README Shopify webhook: %d %v, want %s", code, out, want)

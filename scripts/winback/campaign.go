@@ -211,7 +211,7 @@ func openShop(ctx context.Context, shopID string) (*store.Store, shop.Shop, erro
 	}
 	sh, err := st.Shop(ctx, shopID)
 	if err != nil {
-		return nil, shop.Shop{}, fmt.Errorf("shop %s: %w", shopID, err)
+		return nil, shop.Shop{}, err // "shop <id>: not found"
 	}
 	return st, sh, nil
 }
@@ -471,7 +471,7 @@ func campaignCouponsCommand(fs *flag.FlagSet) action {
 			Group      campaign.Group `json:"group"`
 			State      campaign.State `json:"state"`
 		}
-		var cs []coupon
+		cs := []coupon{} // [] when there are none, as the API answers
 		if err := st.Recipients(ctx, *shopID, *id, func(r campaign.Recipient) error {
 			if r.Coupon != "" {
 				cs = append(cs, coupon{r.Coupon, r.CustomerID, r.Percent, r.ExpiresOn, r.Group, r.State})

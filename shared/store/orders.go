@@ -85,7 +85,16 @@ func (s *Store) PutOrders(ctx context.Context, sh shop.Shop, orders []order.Orde
 		if len(plan.Dirty) == 0 {
 			return plan.Outcomes, u, nil
 		}
-		if err := s.complete(ctx, sh.ID, &plan, &u); err != nil {
+		if err := s.complete(ctx, sh.ID, &plan, &u); errors.Is(err, errOrdersMissing) && attempt+1 < s.maxAttempts {
+			// The summary was read in the middle of another writer's
+			// transaction (a batch read is not a snapshot, and DynamoDB
+			// Local applies a transaction item by item): read again.
+			consistent = true
+			if err := backoff(ctx, attempt+1); err != nil {
+				return nil, u, err
+			}
+			continue
+		} else if err != nil {
 			return nil, u, fmt.Errorf("put orders of customer %s: %w", custID, err)
 		}
 		token := requestToken(sh.ID, cur, plan, webhookID, salt)
@@ -275,6 +284,10 @@ func decode[R any](item map[string]types.AttributeValue) (R, error) {
 	return rec, nil
 }
 
+// errOrdersMissing: a summary names orders that are not stored (yet, as
+// read).
+var errOrdersMissing = errors.New("summary names order keys that are not stored")
+
 // complete reads the stored orders the plan's summaries still need (the
 // latest purchase's items, the latest order's profile) with one consistent
 // read and completes the summaries.
@@ -303,7 +316,7 @@ func (s *Store) complete(ctx context.Context, shopID string, plan *customer.Plan
 		plan.Complete(o)
 	}
 	if still := plan.Missing(); len(still) > 0 {
-		return fmt.Errorf("summary names order keys %v that are not stored", still)
+		return fmt.Errorf("%w: %v", errOrdersMissing, still)
 	}
 	return nil
 }

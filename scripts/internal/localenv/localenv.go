@@ -97,7 +97,7 @@ func Store(ctx context.Context) (*store.Store, error) {
 			return nil, fmt.Errorf("table %s at %s: %w", Table(), where(), err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where(), err)
+		return nil, fmt.Errorf("table %s at %s (%s): %w", Table(), where(), unreachableHint(), err)
 	}
 	opts, err := storeOptions(ctx)
 	if err != nil {
@@ -114,7 +114,7 @@ func CreateTable(ctx context.Context) error {
 		return err
 	}
 	if err := store.CreateTable(ctx, db, Table()); err != nil {
-		return fmt.Errorf("table %s at %s (is the local stack up? make stack): %w", Table(), where(), err)
+		return fmt.Errorf("table %s at %s (%s): %w", Table(), where(), unreachableHint(), err)
 	}
 	return nil
 }
@@ -152,6 +152,14 @@ func MayCreateTable(endpoint, createTable string) bool {
 }
 
 // where names the DynamoDB endpoint for messages.
+// unreachableHint says what to check when the table cannot be reached.
+func unreachableHint() string {
+	if DynamoDBEndpoint() == "" {
+		return "check your AWS credentials and region (AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_REGION) and that WINBACK_TABLE is the stack's TableName output"
+	}
+	return "is the local stack up? make stack"
+}
+
 func where() string {
 	if ep := DynamoDBEndpoint(); ep != "" {
 		return ep
