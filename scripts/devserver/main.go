@@ -20,6 +20,7 @@ import (
 
 	"github.com/winback/winback/scripts/internal/devapi"
 	"github.com/winback/winback/scripts/internal/localenv"
+	"github.com/winback/winback/shared/httpapi"
 )
 
 func main() {
@@ -38,13 +39,24 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
+	// The deployed functions' request limits, when WINBACK_LIMITS=1: to
+	// try the 429s locally (the demo and the tests run without them).
+	var limits httpapi.Limits
+	if os.Getenv("WINBACK_LIMITS") == "1" {
+		if limits, err = httpapi.LimitsFromEnv(os.Getenv); err != nil {
+			return err
+		}
+		log.Info("request limits on", "shop_rate", limits.ShopRate, "shop_burst", limits.ShopBurst,
+			"unauth_rate", limits.UnauthRate, "unauth_burst", limits.UnauthBurst)
+	}
+
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
 	}
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("127.0.0.1", port),
-		Handler:           devapi.NewHandler(st, log, time.Now),
+		Handler:           devapi.NewLimitedHandler(st, log, time.Now, limits),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {

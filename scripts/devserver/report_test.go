@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/winback/winback/scripts/internal/devapi"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/winback/winback/scripts/internal/devapi"
 	"github.com/winback/winback/shared/customer"
 	"github.com/winback/winback/shared/scores"
 	"github.com/winback/winback/shared/scoring"

@@ -63,9 +63,15 @@ func JSONBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
 	return body, nil
 }
 
-// BearerToken returns the token of an "Authorization: Bearer <token>" header.
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header. A request with more than one Authorization header has none: which
+// of two credentials is meant is not for the server to guess.
 func BearerToken(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	values := r.Header.Values("Authorization")
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}

@@ -77,6 +77,13 @@ func TestBearerToken(t *testing.T) {
 			t.Errorf("BearerToken(%q) = %q, %v", header, got, ok)
 		}
 	}
+	// Two Authorization headers, even two valid ones: none.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Add("Authorization", "Bearer abc")
+	r.Header.Add("Authorization", "Bearer def")
+	if got, ok := BearerToken(r); ok || got != "" {
+		t.Errorf("BearerToken of two headers = %q, %v; want none", got, ok)
+	}
 }
 
 func TestProblemFor(t *testing.T) {

@@ -228,3 +228,30 @@ func TestWebhookWithAHashInTheShopIDIsUnauthorized(t *testing.T) {
 		t.Errorf("shops looked up: %q, want none", lookups.ids)
 	}
 }
+
+// TestWebhookWithTwoShopsOrSignaturesIsUnauthorized: ?shop= twice, or two
+// signature headers, even each valid on its own, is refused without a
+// lookup: which one is meant is not the server's to guess.
+func TestWebhookWithTwoShopsOrSignaturesIsUnauthorized(t *testing.T) {
+	f := newFixture(t)
+	lookups := &shopLookups{Store: f.st}
+	h := api.Routes(api.Deps{Shops: lookups, Orders: f.st, Reports: f.st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	for _, tc := range []struct {
+		query string
+		sigs  int
+	}{{"?shop=" + sampleShopID + "&shop=" + sampleShopID, 1}, {"?shop=" + sampleShopID, 2}} {
+		req := httptest.NewRequest("POST", "/v1/webhooks/shopify/orders"+tc.query, strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		for range tc.sigs {
+			req.Header.Add("X-Shopify-Hmac-Sha256", sign(`{}`, "guess"))
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 401 {
+			t.Errorf("%s with %d signatures: %d %s, want 401", tc.query, tc.sigs, rec.Code, rec.Body)
+		}
+	}
+	if len(lookups.ids) != 0 {
+		t.Errorf("shops looked up: %q, want none", lookups.ids)
+	}
+}

@@ -31,8 +31,12 @@ const (
 // type, the delivery's shop domain and the order itself checked.
 func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	shopID := r.URL.Query().Get("shop")
-	signature := r.Header.Get("X-Shopify-Hmac-Sha256")
+	shops, signatures := r.URL.Query()["shop"], r.Header.Values("X-Shopify-Hmac-Sha256")
+	if len(shops) != 1 || len(signatures) != 1 {
+		// Two shops or two signatures: which is meant is not ours to guess.
+		shops, signatures = []string{""}, []string{""}
+	}
+	shopID, signature := shops[0], signatures[0]
 	if shopID == "" || signature == "" || len(shopID) > maxShopID || strings.Contains(shopID, "#") {
 		httpapi.Unauthorized("a Shopify webhook needs ?shop=SHOP_ID and an X-Shopify-Hmac-Sha256 header").Write(w)
 		return

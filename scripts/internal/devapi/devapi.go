@@ -26,13 +26,21 @@ type Store interface {
 // report page. The page is a dev-server route only: it links the model and
 // plotting code, which no Lambda function may.
 func NewHandler(st Store, log *slog.Logger, now func() time.Time) http.Handler {
+	return NewLimitedHandler(st, log, now, httpapi.Limits{})
+}
+
+// NewLimitedHandler is NewHandler with the functions' request limits
+// (httpapi.Limits; the zero value: none, as the demo and the tests run).
+func NewLimitedHandler(st Store, log *slog.Logger, now func() time.Time, limits httpapi.Limits) http.Handler {
 	m := httpapi.NewMux(log)
 	auth := httpapi.NewAuth(st)
 	m.Handle("GET /v1/report.html", auth.RequireKey(reportPage(st, now)))
 	m.Handle("/v1/report.html", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.NewProblem(http.StatusMethodNotAllowed, "use GET, HEAD").WithHeader("Allow", "GET, HEAD").Write(w)
 	}))
-	m.Handle("/", api.Routes(api.All(st, log)))
+	d := api.All(st, log)
+	d.Limits = limits
+	m.Handle("/", api.Routes(d))
 	return m
 }
 
