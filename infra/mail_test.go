@@ -584,7 +584,6 @@ func TestMailAlarms(t *testing.T) {
 	// GIVEN the synthesized stack
 	tpl, raw := template(t)
 	sendDead, eventsDead := queueID(t, raw, "SendDeadLetterQueue"), queueID(t, raw, "MailEventsDeadLetterQueue")
-	sender := props(resources(raw, "AWS::Lambda::Function")[functionID(t, raw, "send")])
 
 	// THEN alarms watch both dead-letter queues' depth (> 0)
 	alarms := resources(raw, "AWS::CloudWatch::Alarm")
@@ -607,50 +606,38 @@ func TestMailAlarms(t *testing.T) {
 		}
 	}
 
-	// AND a metric filter counts the sender's SendingPaused log lines
-	logCfg, _ := sender["LoggingConfig"].(map[string]any)
-	check(t, "SendingPaused metric filter", func() {
-		tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), map[string]any{
-			"LogGroupName":  logCfg["LogGroup"],
-			"FilterPattern": `{ $.winback_metric = "SendingPaused" }`,
-			"MetricTransformations": []any{map[string]any{
-				"MetricNamespace": "winback/Winback",
-				"MetricName":      "SendingPaused",
-				"MetricValue":     "1",
-			}},
-		})
-	})
-	// AND an alarm goes off at the first one
-	check(t, "SendingPaused alarm", func() {
-		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-			"Namespace":          "winback/Winback",
-			"MetricName":         "SendingPaused",
-			"Statistic":          "Sum",
-			"Threshold":          1,
-			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
-		})
-	})
+	// AND a metric filter counts the sender's SendingPaused log lines,
+	// with an alarm at the first one
+	logMetric(t, tpl, raw, "SendingPaused", "send")
 	// AND the safety valve's SendingStopped lines are counted where it
 	// trips, in mailevents and in the score worker, into one metric with
 	// an alarm at the first stop
-	for _, fn := range []string{"mailevents", "score"} {
+	logMetric(t, tpl, raw, "SendingStopped", "mailevents", "score")
+}
+
+// logMetric checks that a metric filter counts the winback_metric lines
+// named metric in the log group of each of fns, into one metric of the
+// stack's namespace, and that an alarm goes off at the first one.
+func logMetric(t *testing.T, tpl assertions.Template, raw map[string]any, metric string, fns ...string) {
+	t.Helper()
+	for _, fn := range fns {
 		cfg, _ := props(resources(raw, "AWS::Lambda::Function")[functionID(t, raw, fn)])["LoggingConfig"].(map[string]any)
-		check(t, "SendingStopped metric filter of "+fn, func() {
+		check(t, metric+" metric filter of "+fn, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), map[string]any{
 				"LogGroupName":  cfg["LogGroup"],
-				"FilterPattern": `{ $.winback_metric = "SendingStopped" }`,
+				"FilterPattern": `{ $.winback_metric = "` + metric + `" }`,
 				"MetricTransformations": []any{map[string]any{
 					"MetricNamespace": "winback/Winback",
-					"MetricName":      "SendingStopped",
+					"MetricName":      metric,
 					"MetricValue":     "1",
 				}},
 			})
 		})
 	}
-	check(t, "SendingStopped alarm", func() {
+	check(t, metric+" alarm", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
 			"Namespace":          "winback/Winback",
-			"MetricName":         "SendingStopped",
+			"MetricName":         metric,
 			"Statistic":          "Sum",
 			"Threshold":          1,
 			"ComparisonOperator": "GreaterThanOrEqualToThreshold",

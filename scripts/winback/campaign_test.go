@@ -65,14 +65,6 @@ func TestCampaignCommands(t *testing.T) {
 	if err := runNightly(ctx, nightlyOptions{Request: nightly.Request{ShopID: sh.ID, AsOf: asOf}, Concurrency: 2, Every: time.Hour}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cli := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if err := run(args, &out, &errOut); err != nil {
-			t.Fatalf("winback %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
-		}
-		return out.String()
-	}
 
 	// Without a sender address a live run is refused, naming the fix.
 	var errOut bytes.Buffer
@@ -80,10 +72,10 @@ func TestCampaignCommands(t *testing.T) {
 		t.Fatal("a campaign without a sender address ran")
 	}
 	from := fmt.Sprintf("news@t%d.example", time.Now().UnixNano())
-	cli("shop", "configure", "--shop", sh.ID, "--from", "Bean & Leaf <"+from+">", "--settings", writeFile(t, `{"offer_tiers":[{"min_value":0,"percent":0,"uplift":0},{"min_value":300,"percent":10,"uplift":0.05}]}`))
+	winback(t, nil, "shop", "configure", "--shop", sh.ID, "--from", "Bean & Leaf <"+from+">", "--settings", writeFile(t, `{"offer_tiers":[{"min_value":0,"percent":0,"uplift":0},{"min_value":300,"percent":10,"uplift":0.05}]}`))
 
 	var first campaignSummary
-	if err := json.Unmarshal([]byte(cli("campaign", "run", "--shop", sh.ID, "--as-of", asOf)), &first); err != nil {
+	if err := json.Unmarshal([]byte(winback(t, nil, "campaign", "run", "--shop", sh.ID, "--as-of", asOf)), &first); err != nil {
 		t.Fatal(err)
 	}
 	res, rep := first.Run, first.Report
@@ -115,12 +107,12 @@ func TestCampaignCommands(t *testing.T) {
 	}
 
 	// Again: nothing new is sent.
-	cli("campaign", "run", "--shop", sh.ID, "--as-of", asOf)
+	winback(t, nil, "campaign", "run", "--shop", sh.ID, "--as-of", asOf)
 	if n := len(mine()); n != res.Mailed {
 		t.Fatalf("after a second run the emulator holds %d e-mails, want still %d", n, res.Mailed)
 	}
 
-	rows, err := csv.NewReader(strings.NewReader(cli("campaign", "coupons", "--shop", sh.ID, "--campaign", asOf))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(winback(t, nil, "campaign", "coupons", "--shop", sh.ID, "--campaign", asOf))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +128,7 @@ func TestCampaignCommands(t *testing.T) {
 	var reports struct {
 		Campaigns []campaign.Report `json:"campaigns"`
 	}
-	if err := json.Unmarshal([]byte(cli("campaign", "report", "--shop", sh.ID, "--campaign", asOf)), &reports); err != nil {
+	if err := json.Unmarshal([]byte(winback(t, nil, "campaign", "report", "--shop", sh.ID, "--campaign", asOf)), &reports); err != nil {
 		t.Fatal(err)
 	}
 	if len(reports.Campaigns) != 1 || reports.Campaigns[0].Selected != res.Mailed+res.Holdout || !reports.Campaigns[0].Uplift.Defined {
@@ -144,7 +136,7 @@ func TestCampaignCommands(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cli("campaign", "preview", "--shop", sh.ID, "--as-of", asOf, "--limit", "3", "--out", dir)
+	winback(t, nil, "campaign", "preview", "--shop", sh.ID, "--as-of", asOf, "--limit", "3", "--out", dir)
 	html, _ := filepath.Glob(filepath.Join(dir, "*.html"))
 	if len(html) != 3 {
 		t.Fatalf("preview wrote %d HTML files, want 3", len(html))

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,14 +23,8 @@ import (
 // runJSON runs the CLI and decodes what it printed into a map.
 func runJSON(t *testing.T, args ...string) map[string]any {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	if err := run(args, &out, &errOut); err != nil {
-		t.Fatalf("winback %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
-	}
 	var m map[string]any
-	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
-		t.Fatalf("winback %s printed %q: %v", strings.Join(args, " "), out.String(), err)
-	}
+	winback(t, &m, args...)
 	return m
 }
 

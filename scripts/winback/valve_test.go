@@ -31,15 +31,7 @@ func TestResumeSending(t *testing.T) {
 	if err := st.CreateShop(ctx, sh, cred); err != nil {
 		t.Fatal(err)
 	}
-	cli := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if err := run(args, &out, &errOut); err != nil {
-			t.Fatalf("winback %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
-		}
-		return out.String()
-	}
-	if out := cli("shop", "resume-sending", "--shop", sh.ID, "--yes"); !strings.Contains(out, "not stopped") {
+	if out := winback(t, nil, "shop", "resume-sending", "--shop", sh.ID, "--yes"); !strings.Contains(out, "not stopped") {
 		t.Errorf("a shop never stopped: %q", out)
 	}
 	stop := campaign.Stop{CampaignID: "2026-11-30", At: time.Date(2026, 12, 1, 2, 40, 0, 0, time.UTC),
@@ -47,7 +39,7 @@ func TestResumeSending(t *testing.T) {
 	if _, _, err := st.StopSending(ctx, sh.ID, stop); err != nil {
 		t.Fatal(err)
 	}
-	out := cli("shop", "resume-sending", "--shop", sh.ID)
+	out := winback(t, nil, "shop", "resume-sending", "--shop", sh.ID)
 	for _, want := range []string{"2026-12-01T02:40:00Z", "campaign 2026-11-30", stop.Reason, "--yes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("without --yes the output lacks %q: %q", want, out)
@@ -56,7 +48,7 @@ func TestResumeSending(t *testing.T) {
 	if cur, err := st.SendingStop(ctx, sh.ID); err != nil || !cur.InForce() {
 		t.Fatalf("without --yes the stop is %+v, %v; want it in force", cur, err)
 	}
-	if out := cli("shop", "resume-sending", "--shop", sh.ID, "--yes"); !strings.Contains(out, "lifted") {
+	if out := winback(t, nil, "shop", "resume-sending", "--shop", sh.ID, "--yes"); !strings.Contains(out, "lifted") {
 		t.Errorf("with --yes: %q", out)
 	}
 	if cur, err := st.SendingStop(ctx, sh.ID); err != nil || cur.InForce() || cur.LiftedAt == nil {
